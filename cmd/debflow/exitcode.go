@@ -1,0 +1,39 @@
+package main
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/debflow/debflow/build"
+	"github.com/debflow/debflow/internal/compress"
+	"github.com/debflow/debflow/signing"
+)
+
+// exitCode is the one place where errors become exit statuses.
+func exitCode(err error) int {
+	var usage usageError
+	switch {
+	case errors.As(err, &usage), isCobraUsage(err):
+		return exitUsage
+	case errors.Is(err, signing.ErrNoKey),
+		errors.Is(err, signing.ErrNotSecretKey),
+		errors.Is(err, signing.ErrPassphrase):
+		return exitKey
+	case errors.Is(err, build.ErrSpec),
+		errors.Is(err, compress.ErrUnknownFormat):
+		return exitInput
+	}
+	return exitFailure
+}
+
+// isCobraUsage recognises the argument errors cobra creates itself
+// (unknown command, wrong number of arguments), which carry no type.
+func isCobraUsage(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "accepts ", "requires at least", "requires at most", "unknown flag", "unknown shorthand flag", "required flag"} {
+		if strings.Contains(msg, p) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+// env is everything a command takes from the outside world, so that tests
+// can run commands in-process with their own streams and environment.
+type env struct {
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	now            func() time.Time
+}
+
+func defaultEnv() env {
+	return env{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, now: time.Now}
+}
+
+// globalOptions are the persistent flags every command accepts, so that
+// one CI configuration serves all of them.
+type globalOptions struct {
+	repo    string
+	keyFile string
+	json    bool
+	quiet   bool
+}
+
+func (o *globalOptions) addFlags(cmd *cobra.Command, e env) {
+	f := cmd.PersistentFlags()
+	f.StringVar(&o.repo, "repo", e.getenv("DEBFLOW_REPO"), "the repository: a directory (default $DEBFLOW_REPO)")
+	f.StringVar(&o.keyFile, "key", "", "OpenPGP secret key file (else the armored key in $DEBFLOW_KEY; passphrase in $DEBFLOW_KEY_PASSPHRASE)")
+	f.BoolVar(&o.json, "json", false, "print results as JSON, for scripts")
+	f.BoolVarP(&o.quiet, "quiet", "q", false, "print only results and errors")
+}
+
+// Exit codes, mapped from errors in one place (exitCode).
+const (
+	exitOK       = 0
+	exitFailure  = 1 // anything not listed below
+	exitUsage    = 2 // bad flags or arguments
+	exitInput    = 3 // bad input: spec, package file, version
+	exitKey      = 4 // missing, wrong or unusable key
+	exitConflict = 5 // refused: a version reused with other bytes, a lock not obtained
+	exitVerify   = 6 // verification found problems
+)
+
+const exitCodeHelp = `Exit status:
+  0  success
+  1  failure not listed below
+  2  bad flags or arguments
+  3  bad input (build spec, package file, version)
+  4  key missing, wrong passphrase, or not a secret key
+  5  refused: conflicts with the repository, or the lock was not obtained
+  6  verification found problems
+`
+
+// usageError marks errors in how debflow was called.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error {
+	return usageError{fmt.Errorf(format, args...)}
+}
+
+func newRootCmd(version string, e env) *cobra.Command {
+	var g globalOptions
+	root := &cobra.Command{
+		Use:   "debflow",
+		Short: "Carry Debian packages from a git commit to a fleet of devices",
+		Long: `debflow builds reproducible, signed .deb packages from git commits and
+publishes them into signed apt repositories.
+
+The repository tree is the only state: any CI runner that can reach it can
+run any command.`,
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(e.stdout)
+	root.SetErr(e.stderr)
+	root.SetUsageTemplate(root.UsageTemplate() + "\n" + exitCodeHelp)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	g.addFlags(root, e)
+
+	root.AddCommand(
+		newKeyCmd(&g, e),
+		newBuildCmd(&g, e),
+	)
+	return root
+}
+
+// Execute runs debflow with args and returns the process exit status.
+func Execute(version string, args []string, e env) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := newRootCmd(version, e)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintf(e.stderr, "debflow: %v\n", err)
+	return exitCode(err)
+}

@@ -1,0 +1,142 @@
+package compress
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"io"
+
+	"github.com/klauspost/compress/flate"
+	"github.com/klauspost/compress/gzip"
+)
+
+const (
+	// gzipLevel is the klauspost/compress/flate level used for gzip.
+	gzipLevel = 6
+	// gzipChunkSize is the input size compressed by one worker.
+	gzipChunkSize = 1 << 20
+	// gzipDictSize is how much of the previous chunk primes the next one:
+	// the whole deflate window.
+	gzipDictSize = 32 << 10
+)
+
+// gzipHeader is the fixed member header: ID1 ID2 CM=deflate FLG=0 MTIME=0
+// XFL=0 OS=255 (unknown).
+var gzipHeader = [10]byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255}
+
+// gzipWriter writes one gzip member whose deflate stream is compressed in
+// parallel chunks (see the package documentation).
+type gzipWriter struct {
+	w      io.Writer
+	p      *chunkPipeline
+	crc    uint32
+	size   uint32 // input size modulo 2^32 (ISIZE)
+	header bool
+	closed bool
+}
+
+func newGzipWriter(w io.Writer) *gzipWriter {
+	return &gzipWriter{
+		w: w,
+		p: newChunkPipeline(w, gzipChunkEncoder{}, gzipChunkSize, gzipDictSize),
+	}
+}
+
+func (z *gzipWriter) writeHeader() error {
+	if z.header {
+		return nil
+	}
+	if _, err := z.w.Write(gzipHeader[:]); err != nil {
+		z.p.err = err
+		return fmt.Errorf("compress: gzip: write header: %w", err)
+	}
+	z.header = true
+	return nil
+}
+
+func (z *gzipWriter) Write(b []byte) (int, error) {
+	if z.closed {
+		return 0, errClosed
+	}
+	if err := z.writeHeader(); err != nil {
+		return 0, err
+	}
+	n, err := z.p.Write(b)
+	z.crc = crc32.Update(z.crc, crc32.IEEETable, b[:n])
+	z.size += uint32(n)
+	if err != nil {
+		return n, fmt.Errorf("compress: gzip: %w", err)
+	}
+	return n, nil
+}
+
+func (z *gzipWriter) Close() error {
+	if z.closed {
+		return nil
+	}
+	z.closed = true
+	if err := z.writeHeader(); err != nil {
+		return err
+	}
+	if err := z.p.finish(true); err != nil {
+		return fmt.Errorf("compress: gzip: %w", err)
+	}
+	var trailer [8]byte
+	binary.LittleEndian.PutUint32(trailer[0:], z.crc)
+	binary.LittleEndian.PutUint32(trailer[4:], z.size)
+	if _, err := z.w.Write(trailer[:]); err != nil {
+		return fmt.Errorf("compress: gzip: write trailer: %w", err)
+	}
+	return nil
+}
+
+// gzipChunkEncoder deflates one chunk, primed with the end of the previous
+// chunk. A chunk other than the last ends with a sync flush (an empty stored
+// block), which byte-aligns it, so the next chunk's blocks simply follow.
+type gzipChunkEncoder struct{}
+
+type gzipState struct {
+	buf bytes.Buffer
+	fw  *flate.Writer
+}
+
+func (gzipChunkEncoder) newState() any { return &gzipState{} }
+
+func (gzipChunkEncoder) encode(state any, job *chunkJob) error {
+	st := state.(*gzipState)
+	st.buf.Reset()
+	st.buf.Grow(len(job.data)/2 + 64)
+	if st.fw == nil {
+		fw, err := flate.NewWriter(&st.buf, gzipLevel)
+		if err != nil {
+			return fmt.Errorf("deflate: %w", err)
+		}
+		st.fw = fw
+	}
+	st.fw.ResetDict(&st.buf, job.prev)
+	if _, err := st.fw.Write(job.data); err != nil {
+		return fmt.Errorf("deflate: %w", err)
+	}
+	var err error
+	if job.last {
+		err = st.fw.Close()
+	} else {
+		err = st.fw.Flush()
+	}
+	if err != nil {
+		return fmt.Errorf("deflate: %w", err)
+	}
+	job.out = append(job.out[:0], st.buf.Bytes()...)
+	return nil
+}
+
+// newGzipReader reads gzip data, including several concatenated members.
+func newGzipReader(r io.Reader) (io.ReadCloser, error) {
+	zr, err := gzip.NewReader(r)
+	if err != nil {
+		return nil, fmt.Errorf("compress: gzip: %w", err)
+	}
+	zr.Multistream(true)
+	return zr, nil
+}

@@ -1,0 +1,235 @@
+package debian
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// ErrSyntax is wrapped by every error about malformed control data.
+var ErrSyntax = errors.New("control syntax error")
+
+// Field is one "Name: value" pair. A multi-line value keeps its
+// continuation lines, each without its leading space, joined by "\n".
+type Field struct {
+	Name  string
+	Value string
+}
+
+// Paragraph is a deb822 stanza with its fields in their original order.
+// Lookups compare names case-insensitively, as dpkg does.
+type Paragraph []Field
+
+// Get returns the value of the named field, or "" when it is absent.
+func (p Paragraph) Get(name string) string {
+	v, _ := p.Lookup(name)
+	return v
+}
+
+// Lookup returns the value of the named field and whether it is present.
+func (p Paragraph) Lookup(name string) (string, bool) {
+	for _, f := range p {
+		if strings.EqualFold(f.Name, name) {
+			return f.Value, true
+		}
+	}
+	return "", false
+}
+
+// Set replaces the value of the named field, or appends the field.
+func (p *Paragraph) Set(name, value string) {
+	for i, f := range *p {
+		if strings.EqualFold(f.Name, name) {
+			(*p)[i].Value = value
+			return
+		}
+	}
+	*p = append(*p, Field{Name: name, Value: value})
+}
+
+// Delete removes the named field if present.
+func (p *Paragraph) Delete(name string) {
+	out := (*p)[:0]
+	for _, f := range *p {
+		if !strings.EqualFold(f.Name, name) {
+			out = append(out, f)
+		}
+	}
+	*p = out
+}
+
+// WriteTo writes the paragraph in deb822 form, without a trailing blank line.
+// Continuation lines are indented by one space, and empty continuation lines
+// are written as " .", as Debian policy requires.
+func (p Paragraph) WriteTo(w io.Writer) (int64, error) {
+	var b bytes.Buffer
+	for _, f := range p {
+		b.WriteString(f.Name)
+		b.WriteByte(':')
+		lines := strings.Split(f.Value, "\n")
+		if lines[0] != "" {
+			b.WriteByte(' ')
+			b.WriteString(lines[0])
+		}
+		b.WriteByte('\n')
+		for _, l := range lines[1:] {
+			b.WriteByte(' ')
+			if l == "" {
+				l = "."
+			}
+			b.WriteString(l)
+			b.WriteByte('\n')
+		}
+	}
+	n, err := w.Write(b.Bytes())
+	return int64(n), err
+}
+
+// Bytes returns the paragraph as WriteTo writes it.
+func (p Paragraph) Bytes() []byte {
+	var b bytes.Buffer
+	p.WriteTo(&b) //nolint:errcheck // bytes.Buffer does not fail
+	return b.Bytes()
+}
+
+// Validate checks every field name and value with ValidFieldName and
+// ValidFieldValue.
+func (p Paragraph) Validate() error {
+	seen := make(map[string]bool, len(p))
+	for _, f := range p {
+		if err := ValidFieldName(f.Name); err != nil {
+			return err
+		}
+		key := strings.ToLower(f.Name)
+		if seen[key] {
+			return fmt.Errorf("%w: field %q appears twice", ErrSyntax, f.Name)
+		}
+		seen[key] = true
+		if err := ValidFieldValue(f.Name, f.Value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ValidFieldName reports whether name may be a field name: printable ASCII
+// without ':' or spaces, not starting with '#' or '-'.
+func ValidFieldName(name string) error {
+	if name == "" {
+		return fmt.Errorf("%w: empty field name", ErrSyntax)
+	}
+	if name[0] == '#' || name[0] == '-' {
+		return fmt.Errorf("%w: field name %q starts with %q", ErrSyntax, name, name[0])
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c <= ' ' || c >= 0x7f || c == ':' {
+			return fmt.Errorf("%w: field name %q contains byte %#x", ErrSyntax, name, c)
+		}
+	}
+	return nil
+}
+
+// ValidFieldValue refuses values that would change the structure of a
+// stanza once written: control characters other than tabs and the newlines
+// that separate continuation lines, and continuation lines of white space
+// only (they would end the stanza). An empty continuation line is fine: it
+// is written as " .".
+func ValidFieldValue(name, value string) error {
+	for i, line := range strings.Split(value, "\n") {
+		for j := 0; j < len(line); j++ {
+			if c := line[j]; (c < ' ' && c != '\t') || c == 0x7f {
+				return fmt.Errorf("%w: field %s: control character %#x", ErrSyntax, name, c)
+			}
+		}
+		if i > 0 && line != "" && strings.TrimSpace(line) == "" {
+			return fmt.Errorf("%w: field %s: continuation line %d holds only white space", ErrSyntax, name, i)
+		}
+	}
+	return nil
+}
+
+// ParseParagraph parses exactly one stanza. Comment lines are not allowed
+// (binary package control files have none), nor are blank lines except at
+// the end, nor duplicate fields.
+func ParseParagraph(data []byte) (Paragraph, error) {
+	ps, err := parse(data, 1)
+	if err != nil {
+		return nil, err
+	}
+	if len(ps) != 1 {
+		return nil, fmt.Errorf("%w: want one stanza, found %d", ErrSyntax, len(ps))
+	}
+	return ps[0], nil
+}
+
+// ParseParagraphs parses a file of stanzas separated by blank lines, such as
+// a Packages index.
+func ParseParagraphs(data []byte) ([]Paragraph, error) {
+	return parse(data, -1)
+}
+
+func parse(data []byte, max int) ([]Paragraph, error) {
+	var (
+		out []Paragraph
+		cur Paragraph
+	)
+	flush := func() error {
+		if cur == nil {
+			return nil
+		}
+		if err := cur.Validate(); err != nil {
+			return err
+		}
+		out = append(out, cur)
+		cur = nil
+		if max > 0 && len(out) > max {
+			return fmt.Errorf("%w: more than %d stanza(s)", ErrSyntax, max)
+		}
+		return nil
+	}
+	for n, line := range strings.SplitAfter(string(data), "\n") {
+		lineNo := n + 1
+		if line == "" {
+			continue // after the final newline
+		}
+		if !strings.HasSuffix(line, "\n") {
+			return nil, fmt.Errorf("%w: line %d: missing final newline", ErrSyntax, lineNo)
+		}
+		line = strings.TrimSuffix(line, "\n")
+		if strings.TrimRight(line, " \t") == "" {
+			if err := flush(); err != nil {
+				return nil, fmt.Errorf("line %d: %w", lineNo, err)
+			}
+			continue
+		}
+		if line[0] == ' ' || line[0] == '\t' {
+			if cur == nil {
+				return nil, fmt.Errorf("%w: line %d: continuation line outside a field", ErrSyntax, lineNo)
+			}
+			cont := strings.TrimRight(line[1:], " \t")
+			if cont == "." {
+				cont = ""
+			}
+			cur[len(cur)-1].Value += "\n" + cont
+			continue
+		}
+		name, value, ok := strings.Cut(line, ":")
+		if !ok {
+			return nil, fmt.Errorf("%w: line %d: no ':' in %q", ErrSyntax, lineNo, truncate(line))
+		}
+		cur = append(cur, Field{Name: name, Value: strings.TrimSpace(value)})
+	}
+	if err := flush(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func truncate(s string) string {
+	if len(s) > 60 {
+		return s[:60] + "…"
+	}
+	return s
+}
