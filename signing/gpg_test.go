@@ -2,11 +2,14 @@ package signing
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ProtonMail/go-crypto/openpgp/armor"
 )
 
 // TestGpgvAcceptsSignatures checks every kind of signature with the gpgv that
@@ -58,6 +61,7 @@ func TestGpgvAcceptsSignatures(t *testing.T) {
 // public keys that debflow writes.
 func TestGpgImportsKeys(t *testing.T) {
 	needTool(t, "gpg")
+	needTool(t, "gpg-agent") // holds imported secret keys
 	for _, algo := range algorithms {
 		t.Run(string(algo), func(t *testing.T) {
 			k := testKey(t, algo)
@@ -88,20 +92,26 @@ func TestGpgImportsKeys(t *testing.T) {
 // whose signing subkey does the work, and checks with gpgv.
 func TestGpgvAcceptsSubkeySignatures(t *testing.T) {
 	needTool(t, "gpgv")
-	needTool(t, "gpg")
 	k, err := ParseKey(readFixture(t, "gpg-secret.asc"), []byte(gpgPassphrase))
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	// gpgv reads binary keyrings only: dearmor the fixture with gpg.
-	writeFile(t, filepath.Join(dir, "public.asc"), readFixture(t, "gpg-public.asc"))
-	run(t, dir, "gpg", "--batch", "--homedir", dir, "--output", "keyring.gpg", "--dearmor", "public.asc")
+	// gpgv reads binary keyrings only: dearmor the fixture.
+	block, err := armor.Decode(bytes.NewReader(readFixture(t, "gpg-public.asc")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyring, err := io.ReadAll(block.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
 	// The fixture key was made recently: sign now, not at sigTime.
 	var inRelease bytes.Buffer
 	if err := k.ClearSign(&inRelease, []byte(release), time.Now()); err != nil {
 		t.Fatal(err)
 	}
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "keyring.gpg"), keyring)
 	writeFile(t, filepath.Join(dir, "InRelease"), inRelease.Bytes())
 	out := run(t, dir, "gpgv", "--keyring", "./keyring.gpg", "InRelease")
 	if !strings.Contains(out, "Good signature") {

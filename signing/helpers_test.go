@@ -110,7 +110,7 @@ func secretKey(t testing.TB, k *Key) []byte {
 }
 
 // needTool skips the test when a real OpenPGP tool is missing. CI installs
-// them (gpgv, gpg).
+// them: apt-get install gpgv gpg gpg-agent.
 func needTool(t *testing.T, name string) {
 	t.Helper()
 	if _, err := exec.LookPath(name); err != nil {

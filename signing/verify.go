@@ -68,12 +68,10 @@ const clearsignStart = "-----BEGIN PGP SIGNED MESSAGE-----"
 // returns the signed text and the primary-key fingerprint of the signer. The
 // text is what `gpgv --output` writes: every line ends in "\n", so a
 // document made by ClearSign (or gpg --clearsign) gives back the message
-// that was signed. Like
-// apt, it refuses anything but blank lines before or after the signed
-// message, so no unsigned text can pass for signed. Errors wrap
-// ErrBadSignature.
+// that was signed. Like apt, it wants the document to start with the BEGIN
+// line and refuses anything but blank lines after the signature, so that no
+// unsigned text can pass for signed. Errors wrap ErrBadSignature.
 func (kr *Keyring) VerifyClearsigned(doc []byte) (plaintext []byte, fingerprint string, err error) {
-	doc = bytes.TrimLeft(doc, " \t\r\n")
 	if !bytes.HasPrefix(doc, []byte(clearsignStart)) {
 		return nil, "", fmt.Errorf("%w: not a clearsigned document (want it to start with %s)", ErrBadSignature, clearsignStart)
 	}
@@ -135,4 +133,19 @@ func issuers(sig []byte) string {
 		return "an unknown key"
 	}
 	return "key " + strings.Join(ids, ", ")
+}
+
+// Armored returns the keyring's public keys as one armored block, the form
+// a deb822 Signed-By field embeds.
+func (kr *Keyring) Armored() ([]byte, error) {
+	var b bytes.Buffer
+	err := writeArmored(&b, openpgp.PublicKeyType, func(w io.Writer) error {
+		for _, e := range kr.entities {
+			if err := e.Serialize(w); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return b.Bytes(), err
 }

@@ -6,13 +6,24 @@ import (
 
 	"github.com/debflow/debflow/build"
 	"github.com/debflow/debflow/internal/compress"
+	"github.com/debflow/debflow/internal/debfile"
+	"github.com/debflow/debflow/repo"
 	"github.com/debflow/debflow/signing"
 )
 
 // exitCode is the one place where errors become exit statuses.
 func exitCode(err error) int {
 	var usage usageError
+	var verify errVerify
 	switch {
+	case errors.As(err, &verify):
+		return exitVerify
+	case errors.Is(err, repo.ErrConflict), errors.Is(err, repo.ErrLockTimeout):
+		return exitConflict
+	case errors.Is(err, debfile.ErrInvalid), errors.Is(err, repo.ErrBadSuiteName), errors.Is(err, repo.ErrBadComponent):
+		return exitInput
+	case errors.Is(err, repo.ErrNoSigner):
+		return exitKey
 	case errors.As(err, &usage), isCobraUsage(err):
 		return exitUsage
 	case errors.Is(err, signing.ErrNoKey),

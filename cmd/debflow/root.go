@@ -95,6 +95,12 @@ run any command.`,
 	root.AddCommand(
 		newKeyCmd(&g, e),
 		newBuildCmd(&g, e),
+		newPublishCmd(&g, e),
+		newVerifyCmd(&g, e),
+		newRefreshCmd(&g, e),
+		newSourcesCmd(&g, e),
+		newServeCmd(&g, e),
+		newGCCmd(&g, e),
 	)
 	return root
 }

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/debflow/debflow/repo"
+)
+
+type publishOptions struct {
+	suite            string
+	component        string
+	keep             int
+	indexCompression string
+	validFor         time.Duration
+	lockTimeout      time.Duration
+}
+
+func newPublishCmd(g *globalOptions, e env) *cobra.Command {
+	var o publishOptions
+	cmd := &cobra.Command{
+		Use:   "publish --repo DIR --key FILE [--suite development] [--component main] [--keep N] FILE.deb...",
+		Short: "Add packages to a rolling suite (all or nothing)",
+		Long: `Publish checks every .deb, then adds them all to a rolling suite, or none.
+The first publish into an empty or missing directory creates the repository.
+
+Republishing an identical file is a no-op. A different file with the same
+name, version and architecture is refused (exit 5) and nothing changes.
+
+Concurrent publishers take turns: one that has to wait says so, and gives up
+after --lock-timeout. A publisher killed at any point leaves the previous
+state served; the next command completes or cleans up.
+
+--keep N keeps the newest N versions of each package and architecture in
+the suite, and removes the pool files no other suite still lists.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runPublish(cmd, g, o, e, args)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.suite, "suite", "development", "the rolling suite to publish into")
+	f.StringVar(&o.component, "component", "main", "the component")
+	f.IntVar(&o.keep, "keep", 0, "keep the newest N versions of each package and architecture (0: all)")
+	f.StringVar(&o.indexCompression, "index-compression", "", `compressed indexes next to each Packages: a list of gz and xz (default "gz,xz", or the repository's setting)`)
+	f.DurationVar(&o.validFor, "valid-for", 0, "write Valid-Until = Date + this (e.g. 168h); refresh before it passes")
+	f.DurationVar(&o.lockTimeout, "lock-timeout", repo.DefaultLockTimeout, "how long to wait for another publisher")
+	return cmd
+}
+
+func parseIndexCompression(s string) ([]string, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var out []string
+	for _, c := range strings.Split(s, ",") {
+		switch c = strings.TrimSpace(c); c {
+		case "gz", "xz":
+			out = append(out, c)
+		case "", "none":
+		default:
+			return nil, usagef("--index-compression: unknown %q (want gz and/or xz)", c)
+		}
+	}
+	return out, nil
+}
+
+func runPublish(cmd *cobra.Command, g *globalOptions, o publishOptions, e env, files []string) error {
+	comps, err := parseIndexCompression(o.indexCompression)
+	if err != nil {
+		return err
+	}
+	r, err := openRepo(g, e, true)
+	if err != nil {
+		return err
+	}
+	pkgs, err := repo.Inspect(files)
+	if err != nil {
+		return err
+	}
+	res, err := r.Publish(cmd.Context(), pkgs, repo.PublishOptions{
+		Suite:            o.suite,
+		Component:        o.component,
+		Keep:             o.keep,
+		IndexCompression: comps,
+		ValidFor:         o.validFor,
+		LockTimeout:      o.lockTimeout,
+	})
+	if err != nil {
+		return err
+	}
+	if g.json {
+		return printJSON(e, res)
+	}
+	for _, k := range res.Added {
+		fmt.Fprintf(e.stdout, "added %s to %s\n", k, res.Suite)
+	}
+	for _, k := range res.Unchanged {
+		fmt.Fprintf(e.stdout, "unchanged %s (already in %s)\n", k, res.Suite)
+	}
+	for _, k := range res.Removed {
+		fmt.Fprintf(e.stdout, "removed %s (--keep %d)\n", k, o.keep)
+	}
+	return nil
+}

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/debflow/debflow/repo"
+	"github.com/debflow/debflow/signing"
+)
+
+// openStorage opens the repository named by --repo (or $DEBFLOW_REPO).
+func openStorage(g *globalOptions) (repo.Storage, error) {
+	if g.repo == "" {
+		return nil, usagef("no repository: give --repo DIR or set DEBFLOW_REPO")
+	}
+	if strings.Contains(g.repo, "://") {
+		return nil, usagef("--repo %s: only directories are supported", g.repo)
+	}
+	return repo.NewFS(g.repo)
+}
+
+// progress is where long-running work reports: stderr unless --quiet.
+func progress(g *globalOptions, e env) io.Writer {
+	if g.quiet {
+		return io.Discard
+	}
+	return e.stderr
+}
+
+// openRepo opens the repository with the signing key when the command
+// signs.
+func openRepo(g *globalOptions, e env, sign bool) (*repo.Repo, error) {
+	st, err := openStorage(g)
+	if err != nil {
+		return nil, err
+	}
+	opts := []repo.Option{repo.WithLog(progress(g, e)), repo.WithClock(e.now)}
+	if sign {
+		key, err := signing.LoadKey(g.keyFile, e.getenv)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, repo.WithSigner(key))
+	}
+	return repo.New(st, opts...), nil
+}
+
+// loadKeyring returns the keyring to verify with: --keyring FILE, else the
+// public part of the signing key.
+func loadKeyring(g *globalOptions, e env, keyringFile string) (*signing.Keyring, error) {
+	if keyringFile != "" {
+		data, err := os.ReadFile(keyringFile)
+		if err != nil {
+			return nil, usagef("--keyring: %v", err)
+		}
+		kr, err := signing.ReadKeyring(data)
+		if err != nil {
+			return nil, fmt.Errorf("--keyring %s: %w", keyringFile, err)
+		}
+		return kr, nil
+	}
+	key, err := signing.LoadKey(g.keyFile, e.getenv)
+	if err != nil {
+		return nil, fmt.Errorf("%w (or give --keyring PUB)", err)
+	}
+	return key.Keyring(), nil
+}
+
+// armoredPublicKey returns the armored public key for --keyring or --key.
+func armoredPublicKey(g *globalOptions, e env, keyringFile string) ([]byte, error) {
+	if keyringFile != "" {
+		data, err := os.ReadFile(keyringFile)
+		if err != nil {
+			return nil, usagef("--keyring: %v", err)
+		}
+		if strings.Contains(string(data), "-----BEGIN PGP PUBLIC KEY BLOCK-----") {
+			return data, nil
+		}
+		kr, err := signing.ReadKeyring(data)
+		if err != nil {
+			return nil, fmt.Errorf("--keyring %s: %w", keyringFile, err)
+		}
+		return kr.Armored()
+	}
+	key, err := signing.LoadKey(g.keyFile, e.getenv)
+	if err != nil {
+		return nil, fmt.Errorf("%w (or give --keyring PUB)", err)
+	}
+	var b strings.Builder
+	if err := key.WritePublic(&b, true); err != nil {
+		return nil, err
+	}
+	return []byte(b.String()), nil
+}
+
+func printJSON(e env, v any) error {
+	return writeJSON(e.stdout, v)
+}

@@ -1,0 +1,97 @@
+// Package debfile inspects a .deb package that a CI job uploaded, before a
+// publisher copies it into an apt repository. Inspect reads the package
+// once, as a stream, and either returns what the publisher needs (the
+// control stanza, the file's size and hashes) or an error wrapping
+// ErrInvalid that says what is wrong and where, such as
+//
+//	invalid package: control.tar.xz: ./control: field "Filename" may only be set by the publisher
+//
+// # Threat model
+//
+// The package is untrusted: any CI job, or anyone who controls one, can
+// upload. What it contains ends up in the Packages index and on thousands
+// of devices, so every check below either protects the publisher itself
+// (memory, time), the index that every device parses, or the devices that
+// install the package. Anything unexpected is refused rather than repaired:
+// a refusal is visible at upload time, a repair is a surprise on a device.
+//
+// # The archive
+//
+// deb(5) fixes the ar members and their order: debian-binary, then
+// control.tar[.gz|.xz|.zst], then data.tar[.gz|.xz|.zst]. Only members whose
+// names start with "_" (debsigs signatures such as _gpgorigin) may follow.
+// Duplicates, unknown members, missing members, a member whose declared size
+// runs past the end of the file and bytes after the last member are refused:
+// tools disagree on such files (dpkg-deb ignores what follows data.tar, other
+// readers do not), and a file that means different things to different
+// readers is how a signature check or a scan gets bypassed. debian-binary
+// must be one line "2.N": dpkg refuses other major versions. A bzip2 or lzma
+// data member is refused with its own message: dpkg can read those, but
+// debflow's compress package and newer dpkg-deb builds cannot write them,
+// and nobody should start using them now.
+//
+// # control.tar
+//
+// control.tar is decompressed through compress.LimitReader with
+// Limits.MaxControlTar, and ./control (or "control") is read with a limit of
+// Limits.MaxControl; every other entry is drained. Entries must be regular
+// files or directories, with names free of control characters, absolute
+// paths and ".." components, and each at most once: dpkg extracts this tar
+// into its own database directory.
+//
+// ./control is parsed with debian.ParseParagraph, which refuses exactly one
+// stanza's worth of tricks: a second stanza (a value with an embedded empty
+// line), control characters, a white-space-only continuation line that some
+// parsers take for a stanza break. Package, Version and Architecture must be
+// present and valid, and Description must have a synopsis: apt and dpkg need
+// all four. Relationship fields (Depends, Breaks, ...) must parse and
+// Installed-Size must be a number, because apt refuses a whole Packages file
+// that holds one malformed stanza, so one bad upload would stop updates for
+// every device.
+//
+// Two kinds of fields are refused because the uploader must not set them:
+//
+//   - Fields that the publisher writes into the Packages stanza: Filename,
+//     MSDOS-Filename, Size, MD5sum, SHA1, SHA256, SHA512 and Description-md5
+//     (a package that names its own file or hash could make the index point
+//     at another file), and Phased-Update-Percentage (the rollout of an
+//     upgrade is the publisher's decision, not the package's).
+//   - Fields of dpkg's status database: Status, Config-Version,
+//     Triggers-Pending and Triggers-Awaited, which dpkg itself refuses in a
+//     package's control file ("value for 'Status' field not allowed in this
+//     context"), so such a package could never be installed; and Conffiles,
+//     which dpkg fills from the conffiles file and which has no meaning in a
+//     package.
+//
+// Field names are compared case-insensitively, as dpkg and apt do.
+//
+// # data.tar
+//
+// data.tar may be gigabytes, so it is never held in memory: it is
+// decompressed as a stream and walked with archive/tar, which checks that
+// every header parses and every entry is complete. Its decompressed size is
+// bounded by min(MaxData, 64 MiB + MaxRatio × the compressed size), so a
+// decompression bomb (a few kilobytes of zstd or xz that expand to gigabytes
+// of zeros) fails with compress.ErrTooLarge after at most that many bytes,
+// in constant memory, while any honest package, whose ratio is far below
+// 200, passes. Device nodes and FIFOs are refused (Debian policy: packages
+// create them in maintainer scripts, if at all; a device node in a fleet
+// package is a way to root), as are names with ".." components, absolute
+// names, control characters in names (dpkg keeps its file lists one name a
+// line), hard links that point outside the package, and entry types that
+// dpkg does not install.
+//
+// # Hashes
+//
+// The size and the MD5, SHA-1, SHA-256 and SHA-512 digests describe the exact
+// bytes read, in the same single pass as the checks: Inspect reads its
+// input once, through a tee under the ar reader, and drains what is left at
+// the end. The digests are computed on other goroutines, so on a machine
+// with more than one core inspecting a large package costs about as much as
+// decompressing it. An error from the reader itself (a failing disk, a
+// broken connection) is returned as it is, without ErrInvalid: it says
+// nothing about the package, and the upload can be retried.
+//
+// Signatures are not verified here: Info.Signed only reports whether a
+// _gpgorigin member is present.
+package debfile

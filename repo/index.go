@@ -1,0 +1,183 @@
+package repo
+
+import (
+	"bytes"
+	"fmt"
+	"sort"
+	"strconv"
+
+	"github.com/debflow/debflow/internal/debian"
+)
+
+// Stanza is one package's entry in a Packages index. Its text is kept as
+// written, so that an index read back and written again is byte-identical,
+// and only the fields the publisher needs are pulled out.
+type Stanza struct {
+	Package      string
+	Version      string
+	Architecture string
+	Filename     string
+	SHA256       string
+	Size         int64
+	Text         []byte // the stanza, ending in "\n", without the blank separator line
+}
+
+// Key identifies a package in a suite: name, version and architecture.
+type Key struct{ Package, Version, Architecture string }
+
+// Key returns the stanza's identity.
+func (s *Stanza) Key() Key { return Key{s.Package, s.Version, s.Architecture} }
+
+func (k Key) String() string { return k.Package + "_" + k.Version + "_" + k.Architecture }
+
+// Index is the set of packages in one Packages file.
+type Index struct {
+	byKey map[Key]*Stanza
+}
+
+// NewIndex returns an empty index.
+func NewIndex() *Index { return &Index{byKey: map[Key]*Stanza{}} }
+
+// ParseIndex reads a Packages file that debflow wrote. It relies on the
+// fields being on single lines, as debflow writes them, and so avoids a
+// full deb822 parse: this is the hot path of every publish.
+func ParseIndex(data []byte) (*Index, error) {
+	idx := NewIndex()
+	for len(data) > 0 {
+		var text []byte
+		if i := bytes.Index(data, []byte("\n\n")); i >= 0 {
+			text, data = data[:i+1], data[i+2:]
+		} else {
+			text, data = data, nil
+		}
+		if len(bytes.TrimSpace(text)) == 0 {
+			continue
+		}
+		s, err := parseStanza(text)
+		if err != nil {
+			return nil, err
+		}
+		if _, dup := idx.byKey[s.Key()]; dup {
+			return nil, fmt.Errorf("index lists %s twice", s.Key())
+		}
+		idx.byKey[s.Key()] = s
+	}
+	return idx, nil
+}
+
+func parseStanza(text []byte) (*Stanza, error) {
+	s := &Stanza{Text: text}
+	rest := text
+	for len(rest) > 0 {
+		line := rest
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			line, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = nil
+		}
+		name, value, ok := bytes.Cut(line, []byte(": "))
+		if !ok || len(line) == 0 || line[0] == ' ' {
+			continue
+		}
+		switch string(name) {
+		case "Package":
+			s.Package = string(value)
+		case "Version":
+			s.Version = string(value)
+		case "Architecture":
+			s.Architecture = string(value)
+		case "Filename":
+			s.Filename = string(value)
+		case "SHA256":
+			s.SHA256 = string(value)
+		case "Size":
+			n, err := strconv.ParseInt(string(value), 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("index stanza for %s: bad Size %q", s.Package, value)
+			}
+			s.Size = n
+		}
+	}
+	if s.Package == "" || s.Version == "" || s.Architecture == "" || s.Filename == "" || s.SHA256 == "" {
+		return nil, fmt.Errorf("index stanza lacks Package, Version, Architecture, Filename or SHA256: %.80q", text)
+	}
+	return s, nil
+}
+
+// Len returns the number of packages.
+func (x *Index) Len() int { return len(x.byKey) }
+
+// Get returns the stanza for k, or nil.
+func (x *Index) Get(k Key) *Stanza { return x.byKey[k] }
+
+// Put adds or replaces a stanza.
+func (x *Index) Put(s *Stanza) { x.byKey[s.Key()] = s }
+
+// Delete removes a stanza.
+func (x *Index) Delete(k Key) { delete(x.byKey, k) }
+
+// Stanzas returns the stanzas in index order: by package name, then by
+// version in dpkg order, then by architecture.
+func (x *Index) Stanzas() []*Stanza {
+	out := make([]*Stanza, 0, len(x.byKey))
+	for _, s := range x.byKey {
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return lessStanza(out[i], out[j]) })
+	return out
+}
+
+func lessStanza(a, b *Stanza) bool {
+	if a.Package != b.Package {
+		return a.Package < b.Package
+	}
+	if c := debian.CompareVersions(a.Version, b.Version); c != 0 {
+		return c < 0
+	}
+	return a.Architecture < b.Architecture
+}
+
+// Bytes renders the index as a Packages file.
+func (x *Index) Bytes() []byte {
+	stanzas := x.Stanzas()
+	n := 0
+	for _, s := range stanzas {
+		n += len(s.Text) + 1
+	}
+	buf := make([]byte, 0, n)
+	for i, s := range stanzas {
+		if i > 0 {
+			buf = append(buf, '\n')
+		}
+		buf = append(buf, s.Text...)
+	}
+	return buf
+}
+
+// NewStanza builds the index entry for a package from its control data
+// and the facts only the publisher knows: where it lies and its hashes.
+// Publisher fields go last, as in Debian's own indexes.
+func NewStanza(control debian.Paragraph, filename string, size int64, md5, sha256 string) (*Stanza, error) {
+	p := append(debian.Paragraph(nil), control...)
+	p = append(p,
+		debian.Field{Name: "Filename", Value: filename},
+		debian.Field{Name: "Size", Value: strconv.FormatInt(size, 10)},
+		debian.Field{Name: "MD5sum", Value: md5},
+		debian.Field{Name: "SHA256", Value: sha256},
+	)
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	return parseStanza(p.Bytes())
+}
+
+// byName returns every stanza of a package, in no particular order.
+func (x *Index) byName(name string) []*Stanza {
+	var out []*Stanza
+	for k, s := range x.byKey {
+		if k.Package == name {
+			out = append(out, s)
+		}
+	}
+	return out
+}

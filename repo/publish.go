@@ -1,0 +1,430 @@
+package repo
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/debflow/debflow/internal/debfile"
+	"github.com/debflow/debflow/internal/debian"
+)
+
+// PublishOptions say where packages go and how the suite is kept.
+type PublishOptions struct {
+	Suite     string // default "development"
+	Component string // default "main"
+	// Keep keeps the newest Keep versions of each package and architecture
+	// in the suite; 0 keeps everything.
+	Keep int
+	// IndexCompression overrides the repository's list ("gz", "xz").
+	IndexCompression []string
+	// ValidFor writes Valid-Until = Date + ValidFor; 0 keeps the suite's
+	// setting, a negative value removes it.
+	ValidFor    time.Duration
+	LockTimeout time.Duration
+}
+
+// PublishResult says what a publish did.
+type PublishResult struct {
+	Suite      string   `json:"suite"`
+	Generation int64    `json:"generation"`
+	Added      []string `json:"added"`               // NAME_VERSION_ARCH
+	Unchanged  []string `json:"unchanged,omitempty"` // already published, identical
+	Removed    []string `json:"removed,omitempty"`   // dropped by Keep
+	PoolFreed  []string `json:"pool_freed,omitempty"`
+}
+
+// Package is a .deb checked and ready to publish.
+type Package struct {
+	Path string
+	Info *debfile.Info
+}
+
+// Inspect reads and checks .deb files, in parallel, before anything is
+// written. The first problem found is returned, naming its file.
+func Inspect(files []string) ([]Package, error) {
+	pkgs := make([]Package, len(files))
+	err := parallel(len(files), func(i int) error {
+		info, err := debfile.InspectFile(files[i], debfile.DefaultLimits())
+		if err != nil {
+			return err
+		}
+		pkgs[i] = Package{Path: files[i], Info: info}
+		return nil
+	})
+	return pkgs, err
+}
+
+// Publish adds packages to a rolling suite, all or nothing. Republishing
+// an identical file is a no-op; a different file under a name, version and
+// architecture the suite (or the pool) already has is refused with
+// ErrConflict and nothing changes.
+func (r *Repo) Publish(ctx context.Context, pkgs []Package, opts PublishOptions) (*PublishResult, error) {
+	if opts.Suite == "" {
+		opts.Suite = "development"
+	}
+	if opts.Component == "" {
+		opts.Component = "main"
+	}
+	if opts.LockTimeout == 0 {
+		opts.LockTimeout = DefaultLockTimeout
+	}
+	if err := ValidSuiteName(opts.Suite); err != nil {
+		return nil, err
+	}
+	if err := ValidComponent(opts.Component); err != nil {
+		return nil, err
+	}
+	if opts.Keep < 0 {
+		return nil, fmt.Errorf("--keep %d: must be 0 (keep all) or more", opts.Keep)
+	}
+	if r.signer == nil {
+		return nil, ErrNoSigner
+	}
+	pkgs, err := dedupe(pkgs)
+	if err != nil {
+		return nil, err
+	}
+	var res *PublishResult
+	err = r.locked(ctx, opts.LockTimeout, func(ctx context.Context) error {
+		res, err = r.publishLocked(ctx, pkgs, opts)
+		return err
+	})
+	return res, err
+}
+
+// dedupe drops repeated identical files from a batch and refuses two
+// different files for one name, version and architecture.
+func dedupe(pkgs []Package) ([]Package, error) {
+	seen := map[Key]Package{}
+	var out []Package
+	for _, p := range pkgs {
+		k := Key{p.Info.Package, p.Info.Version, p.Info.Architecture}
+		if q, dup := seen[k]; dup {
+			if q.Info.SHA256 != p.Info.SHA256 {
+				return nil, fmt.Errorf("%w: %s and %s are different files for %s", ErrConflict, q.Path, p.Path, k)
+			}
+			continue
+		}
+		seen[k] = p
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func (r *Repo) publishLocked(ctx context.Context, pkgs []Package, opts PublishOptions) (*PublishResult, error) {
+	cfg, cfgFound, err := LoadConfig(ctx, r.st)
+	if err != nil {
+		return nil, err
+	}
+	if len(opts.IndexCompression) == 0 {
+		opts.IndexCompression = cfg.IndexCompression
+	}
+	s, err := r.loadSuite(ctx, cfg, opts.Suite)
+	if err != nil {
+		return nil, err
+	}
+	if s.state.Kind != KindRolling {
+		return nil, fmt.Errorf("%w: %s is a %s suite; publish feeds rolling suites only", ErrConflict, s.name, s.state.Kind)
+	}
+	res := &PublishResult{Suite: s.name}
+
+	// Which architecture indexes each package goes into.
+	arches := map[string]bool{}
+	for _, a := range suiteArchitectures(cfg, s.release) {
+		arches[a] = true
+	}
+	for _, p := range pkgs {
+		if a := p.Info.Architecture; a != "all" {
+			arches[a] = true
+		}
+	}
+	targets := func(arch string) []string {
+		if arch != "all" {
+			return []string{arch}
+		}
+		return sortedSet(arches)
+	}
+
+	// A new architecture index starts with the suite's Architecture: all
+	// packages, which belong in every index.
+	if err := r.seedNewArchitectures(ctx, s, opts.Component, arches); err != nil {
+		return nil, err
+	}
+
+	// Decide, before writing anything, what is new.
+	type addition struct {
+		pkg    Package
+		stanza *Stanza
+		pool   string
+	}
+	var adds []addition
+	touched := map[Key]bool{} // package+arch pairs whose retention must be applied
+	for _, p := range pkgs {
+		info := p.Info
+		k := Key{info.Package, info.Version, info.Architecture}
+		pool := PoolPath(opts.Component, info.Package, info.Version, info.Architecture)
+		var existing *Stanza
+		for _, arch := range targets(info.Architecture) {
+			idx, err := r.index(ctx, s, opts.Component, arch)
+			if err != nil {
+				return nil, err
+			}
+			if st := idx.Get(k); st != nil {
+				existing = st
+				break
+			}
+		}
+		if existing != nil {
+			if existing.SHA256 != info.SHA256 {
+				return nil, fmt.Errorf("%w: %s: %s is already published in %s with other contents (sha256 %s, this file %s); publish it under a new version",
+					ErrConflict, p.Path, k, s.name, existing.SHA256, info.SHA256)
+			}
+			res.Unchanged = append(res.Unchanged, k.String())
+			continue
+		}
+		if err := r.checkPoolFree(ctx, pool, info); err != nil {
+			return nil, fmt.Errorf("%s: %w", p.Path, err)
+		}
+		st, err := NewStanza(info.Control, pool, info.Size, info.MD5, info.SHA256)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p.Path, err)
+		}
+		adds = append(adds, addition{p, st, pool})
+		touched[Key{Package: info.Package, Architecture: info.Architecture}] = true
+	}
+
+	// New architectures and a first publish need their (maybe empty)
+	// indexes even when nothing else changes.
+	for arch := range arches {
+		dir := indexDir(opts.Component, arch)
+		if _, ok := s.release.Files[dir+"/Packages"]; !ok {
+			if _, err := r.index(ctx, s, opts.Component, arch); err != nil {
+				return nil, err
+			}
+			s.changed[dir] = true
+		}
+	}
+	if len(adds) == 0 && len(s.changed) == 0 && s.exists && opts.ValidFor == 0 {
+		res.Generation = s.state.Generation
+		return res, nil // nothing to do: every file was there already
+	}
+
+	// Immutable objects first: the pool files.
+	for _, a := range adds {
+		if err := r.putFile(ctx, a.pool, a.pkg.Path); err != nil {
+			return nil, err
+		}
+		for _, arch := range targets(a.pkg.Info.Architecture) {
+			idx, _ := r.index(ctx, s, opts.Component, arch)
+			idx.Put(a.stanza)
+			s.changed[indexDir(opts.Component, arch)] = true
+		}
+		res.Added = append(res.Added, a.stanza.Key().String())
+	}
+
+	dropped := r.applyKeep(s, opts.Component, touched, opts.Keep, targets)
+	for _, st := range dropped {
+		res.Removed = append(res.Removed, st.Key().String())
+	}
+
+	files, err := renderIndexes(s, opts.IndexCompression)
+	if err != nil {
+		return nil, err
+	}
+	validFor := time.Duration(s.state.ValidFor)
+	switch {
+	case opts.ValidFor > 0:
+		validFor = opts.ValidFor
+	case opts.ValidFor < 0:
+		validFor = 0
+	}
+	if !cfgFound {
+		if err := writeJSON(ctx, r.st, configName, &cfg); err != nil {
+			return nil, err
+		}
+	}
+	if err := r.commit(ctx, cfg, s, files, validFor); err != nil {
+		return nil, err
+	}
+	res.Generation = s.state.Generation
+
+	freed, err := r.freePool(ctx, s.name, dropped)
+	if err != nil {
+		return res, fmt.Errorf("published, but cleaning the pool failed: %w", err)
+	}
+	res.PoolFreed = freed
+	return res, nil
+}
+
+// seedNewArchitectures copies the Architecture: all packages of the
+// component into indexes of architectures the suite does not have yet.
+func (r *Repo) seedNewArchitectures(ctx context.Context, s *suite, component string, arches map[string]bool) error {
+	var existing string
+	var missing []string
+	for _, arch := range sortedSet(arches) {
+		if _, ok := s.release.Files[indexDir(component, arch)+"/Packages"]; ok {
+			existing = arch
+		} else {
+			missing = append(missing, arch)
+		}
+	}
+	if existing == "" || len(missing) == 0 {
+		return nil
+	}
+	from, err := r.index(ctx, s, component, existing)
+	if err != nil {
+		return err
+	}
+	for _, arch := range missing {
+		idx, err := r.index(ctx, s, component, arch)
+		if err != nil {
+			return err
+		}
+		for _, st := range from.Stanzas() {
+			if st.Architecture == "all" {
+				idx.Put(st)
+			}
+		}
+		s.changed[indexDir(component, arch)] = true
+	}
+	return nil
+}
+
+// applyKeep drops all but the newest keep versions of each touched
+// package and architecture, and returns the dropped stanzas. Only the
+// packages this publish touched are looked at, so the cost follows the
+// change.
+func (r *Repo) applyKeep(s *suite, component string, touched map[Key]bool, keep int, targets func(string) []string) []*Stanza {
+	if keep == 0 {
+		return nil
+	}
+	var dropped []*Stanza
+	for pk := range touched {
+		arches := targets(pk.Architecture)
+		idx := s.indexes[indexDir(component, arches[0])]
+		var versions []*Stanza
+		for _, st := range idx.byName(pk.Package) {
+			if st.Architecture == pk.Architecture {
+				versions = append(versions, st)
+			}
+		}
+		if len(versions) <= keep {
+			continue
+		}
+		sort.Slice(versions, func(i, j int) bool { return debian.CompareVersions(versions[i].Version, versions[j].Version) > 0 })
+		for _, st := range versions[keep:] {
+			for _, arch := range arches {
+				s.indexes[indexDir(component, arch)].Delete(st.Key())
+				s.changed[indexDir(component, arch)] = true
+			}
+			dropped = append(dropped, st)
+		}
+	}
+	sort.Slice(dropped, func(i, j int) bool { return lessStanza(dropped[i], dropped[j]) })
+	return dropped
+}
+
+// checkPoolFree makes sure the pool path is free, or holds this very
+// file (left by an interrupted publish, or published to another suite).
+// This is the only place an already-stored package is read again, and only
+// when its name, version and architecture come back.
+func (r *Repo) checkPoolFree(ctx context.Context, pool string, info *debfile.Info) error {
+	oi, err := r.st.Stat(ctx, pool)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if oi.Size == info.Size {
+		rc, err := r.st.Get(ctx, pool)
+		if err != nil {
+			return err
+		}
+		h := sha256.New()
+		_, err = io.Copy(h, rc)
+		rc.Close()
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", pool, err)
+		}
+		if hex.EncodeToString(h.Sum(nil)) == info.SHA256 {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: the pool already holds a different %s; publish it under a new version", ErrConflict, pool)
+}
+
+func (r *Repo) putFile(ctx context.Context, name, file string) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := r.st.Put(ctx, name, f); err != nil {
+		return fmt.Errorf("storing %s: %w", file, err)
+	}
+	return nil
+}
+
+// PoolPath is where a package lives in the pool, shared by all suites:
+// pool/COMPONENT/PREFIX/NAME/NAME_VERSION_ARCH.deb, where PREFIX is the
+// first letter, or four for lib* packages, as in Debian. The epoch is left
+// out of the file name, as dpkg-name does.
+func PoolPath(component, name, version, arch string) string {
+	prefix := name[:1]
+	if strings.HasPrefix(name, "lib") && len(name) > 3 {
+		prefix = name[:4]
+	}
+	if i := strings.IndexByte(version, ':'); i >= 0 {
+		version = version[i+1:]
+	}
+	return fmt.Sprintf("pool/%s/%s/%s/%s_%s_%s.deb", component, prefix, name, name, version, arch)
+}
+
+// parallel runs fn(0..n-1) on up to GOMAXPROCS goroutines and returns the
+// first error.
+func parallel(n int, fn func(i int) error) error {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+		next     int
+	)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				if next >= n || firstErr != nil {
+					mu.Unlock()
+					return
+				}
+				i := next
+				next++
+				mu.Unlock()
+				if err := fn(i); err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return firstErr
+}

@@ -1,0 +1,103 @@
+package repo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/debflow/debflow/signing"
+)
+
+// Sentinel errors of the publisher; the command layer maps them to exit
+// codes.
+var (
+	// ErrConflict: the change contradicts the repository, such as a
+	// different file under a name, version and architecture already
+	// published.
+	ErrConflict = errors.New("conflicts with the repository")
+	// ErrNoSuite: a named suite does not exist.
+	ErrNoSuite = errors.New("no such suite")
+	// ErrNoSigner: the command must sign and has no key.
+	ErrNoSigner = errors.New("a signing key is needed")
+)
+
+// Repo is an apt repository in a Storage. It holds no state of its own:
+// every method reads what it needs from the tree.
+type Repo struct {
+	st     Storage
+	signer signing.Signer
+	now    func() time.Time
+	log    io.Writer
+	holder string
+}
+
+// Option configures a Repo.
+type Option func(*Repo)
+
+// WithSigner sets the key that signs Release files.
+func WithSigner(s signing.Signer) Option { return func(r *Repo) { r.signer = s } }
+
+// WithClock replaces time.Now, for tests.
+func WithClock(now func() time.Time) Option { return func(r *Repo) { r.now = now } }
+
+// WithLog sets where progress and waiting messages go (default: nowhere).
+func WithLog(w io.Writer) Option { return func(r *Repo) { r.log = w } }
+
+// WithHolder describes this process to other publishers waiting for the
+// lock (default: host and pid, plus the CI job when known).
+func WithHolder(h string) Option { return func(r *Repo) { r.holder = h } }
+
+// New returns a Repo on st.
+func New(st Storage, opts ...Option) *Repo {
+	r := &Repo{st: st, now: time.Now, log: io.Discard}
+	for _, o := range opts {
+		o(r)
+	}
+	if r.holder == "" {
+		r.holder = defaultHolder()
+	}
+	return r
+}
+
+// Storage returns the storage the repository lives in.
+func (r *Repo) Storage() Storage { return r.st }
+
+func defaultHolder() string {
+	host, _ := os.Hostname()
+	h := fmt.Sprintf("%s pid %d", host, os.Getpid())
+	if job := os.Getenv("GITHUB_RUN_ID"); job != "" {
+		h += fmt.Sprintf(" (GitHub %s run %s)", os.Getenv("GITHUB_REPOSITORY"), job)
+	} else if job := os.Getenv("CI_JOB_URL"); job != "" {
+		h += " (" + job + ")"
+	}
+	return h
+}
+
+// locked runs fn while holding the repository lock, waiting at most
+// timeout for it and saying so when it has to wait.
+func (r *Repo) locked(ctx context.Context, timeout time.Duration, fn func(ctx context.Context) error) error {
+	lctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	start := r.now()
+	unlock, err := r.st.Lock(lctx, r.holder, func(holder string, since time.Time) {
+		fmt.Fprintf(r.log, "waiting for the repository lock, held by %s since %s (giving up after %s)\n",
+			holder, since.UTC().Format(time.RFC3339), timeout)
+	})
+	if err != nil {
+		return err
+	}
+	if waited := r.now().Sub(start); waited > time.Second {
+		fmt.Fprintf(r.log, "got the repository lock after %s\n", waited.Round(time.Millisecond))
+	}
+	err = fn(ctx)
+	if uerr := unlock(); uerr != nil && err == nil {
+		err = fmt.Errorf("releasing the repository lock: %w", uerr)
+	}
+	return err
+}
+
+// DefaultLockTimeout is how long a publisher waits for another by default.
+const DefaultLockTimeout = 5 * time.Minute

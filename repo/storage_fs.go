@@ -1,0 +1,444 @@
+package repo
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+const (
+	fsLockName   = ".debflow/lock" // the flock(2) file, reserved
+	fsTempPrefix = ".tmp-"         // temporary files written by Put, reserved
+	fsLockPoll   = 50 * time.Millisecond
+)
+
+// FS stores a repository in a directory tree, one regular file per object.
+//
+// Put writes a temporary file next to the target (".tmp-" and random
+// letters), flushes it to disk, makes it mode 0644 and renames it over the
+// target, then flushes the directory. Readers therefore see the old file or
+// the new one, and an object that Put stored survives a power loss. Files are
+// 0644 and the directories FS creates 0755 whatever the umask, so that a web
+// server can serve the tree. Delete leaves empty directories behind; they are
+// not objects and List does not show them. A killed Put can leave a
+// temporary file behind; List ignores it.
+//
+// Every access goes through os.Root, so no name and no symbolic link placed
+// in the tree reaches outside the root. List returns regular files only and
+// never follows symbolic links. It includes debflow's metadata under
+// ".debflow/", which the publisher needs, but not the lock file, temporary
+// files, or files whose names ValidName refuses.
+//
+// Lock takes flock(2) on ".debflow/lock", polling so that the context can
+// stop the wait. The kernel releases the lock when its holder exits, even
+// when it is killed with SIGKILL, so a crashed publisher never blocks the
+// next one. The lock file is never removed (that would let two publishers
+// lock two different files); the holder writes {"holder":…,"since":…} into
+// it, which waiters read and Unlock clears. flock locks belong to an open
+// file, so two Lock calls exclude each other within one process too. The
+// lock is meant for a local file system: NFS emulates flock with
+// per-process POSIX locks.
+type FS struct {
+	root string // absolute
+}
+
+// NewFS returns the storage of the repository in directory root. root need
+// not exist yet: it is created by the first Put or Lock.
+func NewFS(root string) (*FS, error) {
+	if root == "" {
+		return nil, errors.New("repo: empty repository root directory")
+	}
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, fmt.Errorf("repo: repository root %s: %w", root, err)
+	}
+	if fi, err := os.Stat(abs); err == nil && !fi.IsDir() {
+		return nil, fmt.Errorf("repo: repository root %s: not a directory", abs)
+	}
+	return &FS{root: abs}, nil
+}
+
+// Get implements Storage.
+func (f *FS) Get(ctx context.Context, name string) (io.ReadCloser, error) {
+	if err := f.checkName(name); err != nil {
+		return nil, err
+	}
+	r, err := os.OpenRoot(f.root)
+	if err != nil {
+		return nil, lookupError("get", name, err)
+	}
+	defer r.Close()
+	file, err := r.Open(name)
+	if err != nil {
+		return nil, lookupError("get", name, err)
+	}
+	fi, err := file.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = errNotObject
+	}
+	if err != nil {
+		file.Close()
+		return nil, lookupError("get", name, err)
+	}
+	return file, nil
+}
+
+// Stat implements Storage.
+func (f *FS) Stat(ctx context.Context, name string) (ObjectInfo, error) {
+	if err := f.checkName(name); err != nil {
+		return ObjectInfo{}, err
+	}
+	r, err := os.OpenRoot(f.root)
+	if err != nil {
+		return ObjectInfo{}, lookupError("stat", name, err)
+	}
+	defer r.Close()
+	fi, err := r.Stat(name)
+	if err == nil && !fi.Mode().IsRegular() {
+		err = errNotObject
+	}
+	if err != nil {
+		return ObjectInfo{}, lookupError("stat", name, err)
+	}
+	return ObjectInfo{Name: name, Size: fi.Size(), ModTime: fi.ModTime()}, nil
+}
+
+// Delete implements Storage. A directory is not an object: deleting its
+// name does nothing.
+func (f *FS) Delete(ctx context.Context, name string) error {
+	if err := f.checkName(name); err != nil {
+		return err
+	}
+	err := f.remove(name)
+	if err = lookupError("delete", name, err); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+func (f *FS) remove(name string) error {
+	r, err := os.OpenRoot(f.root)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	fi, err := r.Lstat(name)
+	if err != nil || fi.IsDir() {
+		return err
+	}
+	return r.Remove(name)
+}
+
+// Put implements Storage.
+func (f *FS) Put(ctx context.Context, name string, src io.Reader) error {
+	if err := f.checkName(name); err != nil {
+		return err
+	}
+	r, err := f.openRootCreate()
+	if err != nil {
+		return fsError("put", name, err)
+	}
+	defer r.Close()
+	dir := path.Dir(name)
+	if err := mkdirs(r, dir); err != nil {
+		return fsError("put", name, err)
+	}
+	tmp := path.Join(dir, fsTempPrefix+rand.Text())
+	if err := writeFile(ctx, r, tmp, src); err != nil {
+		return fsError("put", name, err)
+	}
+	if err := r.Rename(tmp, name); err != nil {
+		r.Remove(tmp)
+		return fsError("put", name, err)
+	}
+	if err := syncDir(r, dir); err != nil {
+		return fsError("put", name, err)
+	}
+	return nil
+}
+
+// List implements Storage.
+func (f *FS) List(ctx context.Context, prefix string) ([]ObjectInfo, error) {
+	if err := validPrefix(prefix); err != nil {
+		return nil, err
+	}
+	r, err := os.OpenRoot(f.root)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("repo: list %q: %w", prefix, err)
+	}
+	defer r.Close()
+	// Walk the deepest directory that the prefix names, then filter:
+	// "dists/dev" walks "dists" and keeps "dists/development/...".
+	start := "."
+	if i := strings.LastIndexByte(prefix, '/'); i >= 0 {
+		start = prefix[:i]
+	}
+	var objs []ObjectInfo
+	err = fs.WalkDir(r.FS(), start, func(name string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(lookupError("list", name, err), fs.ErrNotExist) {
+				return nil // no such prefix, or deleted while we walk
+			}
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if name != start && !strings.HasPrefix(name+"/", prefix) {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() || !strings.HasPrefix(name, prefix) || f.checkName(name) != nil {
+			return nil
+		}
+		fi, err := d.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		objs = append(objs, ObjectInfo{Name: name, Size: fi.Size(), ModTime: fi.ModTime()})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("repo: list %q: %w", prefix, err)
+	}
+	slices.SortFunc(objs, func(a, b ObjectInfo) int { return strings.Compare(a.Name, b.Name) })
+	return objs, nil
+}
+
+// Lock implements Storage with flock(2), as described on FS.
+func (f *FS) Lock(ctx context.Context, holder string, waiting func(holder string, since time.Time)) (unlock func() error, err error) {
+	file, err := f.openLockFile()
+	if err != nil {
+		return nil, fmt.Errorf("repo: lock %s: %w", fsLockName, err)
+	}
+	var reported lockInfo // the holder last passed to waiting
+	misses := 0           // polls in a row that found no holder description
+	for {
+		err := syscall.Flock(int(file.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) {
+			file.Close()
+			return nil, fmt.Errorf("repo: lock %s: %w", fsLockName, err)
+		}
+		// The holder writes its description just after taking the lock,
+		// so an empty file is usually a description about to appear. After
+		// two polls, it is an unknown holder, flock(1) run by hand say.
+		info, ok := readLockInfo(file)
+		if ok {
+			misses = 0
+		} else {
+			misses++
+		}
+		if (ok || misses >= 2) && !info.equal(reported) {
+			reported = info
+			if waiting != nil {
+				waiting(info.Holder, info.Since)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			file.Close()
+			return nil, fmt.Errorf("%w: held by %s: %w", ErrLockTimeout, info, ctx.Err())
+		case <-time.After(fsLockPoll):
+		}
+	}
+	data, err := json.Marshal(lockInfo{Holder: holder, Since: time.Now().UTC()})
+	if err == nil {
+		err = file.Truncate(0)
+	}
+	if err == nil {
+		_, err = file.WriteAt(append(data, '\n'), 0)
+	}
+	if err != nil {
+		file.Close() // releases the lock
+		return nil, fmt.Errorf("repo: lock %s: writing the holder: %w", fsLockName, err)
+	}
+	var once sync.Once
+	var unlockErr error
+	return func() error {
+		once.Do(func() {
+			unlockErr = errors.Join(file.Truncate(0), syscall.Flock(int(file.Fd()), syscall.LOCK_UN), file.Close())
+			if unlockErr != nil {
+				unlockErr = fmt.Errorf("repo: unlock %s: %w", fsLockName, unlockErr)
+			}
+		})
+		return unlockErr
+	}, nil
+}
+
+// lockInfo is the content of the lock file while it is held.
+type lockInfo struct {
+	Holder string    `json:"holder"`
+	Since  time.Time `json:"since"`
+}
+
+func (i lockInfo) equal(j lockInfo) bool { return i.Holder == j.Holder && i.Since.Equal(j.Since) }
+
+func (i lockInfo) String() string {
+	if i.Since.IsZero() {
+		return fmt.Sprintf("%q", i.Holder)
+	}
+	return fmt.Sprintf("%q since %s", i.Holder, i.Since.Local().Format(time.RFC3339))
+}
+
+// readLockInfo reads the holder's description; ok is false, with an
+// "unknown" holder, when there is none (yet).
+func readLockInfo(file *os.File) (info lockInfo, ok bool) {
+	if err := json.NewDecoder(io.NewSectionReader(file, 0, 64<<10)).Decode(&info); err != nil {
+		return lockInfo{Holder: "unknown"}, false
+	}
+	return info, true
+}
+
+func (f *FS) openLockFile() (*os.File, error) {
+	r, err := f.openRootCreate()
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	if err := mkdirs(r, path.Dir(fsLockName)); err != nil {
+		return nil, err
+	}
+	return r.OpenFile(fsLockName, os.O_RDWR|os.O_CREATE, 0o644)
+}
+
+// checkName refuses invalid names and the names FS reserves.
+func (f *FS) checkName(name string) error {
+	if err := ValidName(name); err != nil {
+		return err
+	}
+	if name == fsLockName || strings.HasPrefix(path.Base(name), fsTempPrefix) {
+		return badName(name, "reserved by the file system storage")
+	}
+	return nil
+}
+
+// openRootCreate opens the root, creating it first if needed.
+func (f *FS) openRootCreate() (*os.Root, error) {
+	r, err := os.OpenRoot(f.root)
+	if !errors.Is(err, fs.ErrNotExist) {
+		return r, err
+	}
+	if err := os.MkdirAll(f.root, 0o755); err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(f.root, 0o755); err != nil {
+		return nil, err
+	}
+	return os.OpenRoot(f.root)
+}
+
+// mkdirs creates dir and its parents, mode 0755, and flushes the parent of
+// each directory it creates.
+func mkdirs(r *os.Root, dir string) error {
+	if dir == "." {
+		return nil
+	}
+	if fi, err := r.Stat(dir); err == nil && fi.IsDir() {
+		return nil
+	}
+	parent := path.Dir(dir)
+	if err := mkdirs(r, parent); err != nil {
+		return err
+	}
+	if err := r.Mkdir(dir, 0o755); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return nil // made by a concurrent Put, or a file: what follows fails then
+		}
+		return err
+	}
+	if err := r.Chmod(dir, 0o755); err != nil {
+		return err
+	}
+	return syncDir(r, parent)
+}
+
+// writeFile writes src to the new file name, 0644 and flushed to disk. It
+// leaves no file behind when it fails.
+func writeFile(ctx context.Context, r *os.Root, name string, src io.Reader) (err error) {
+	file, err := r.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			file.Close()
+			r.Remove(name)
+		}
+	}()
+	if _, err := io.Copy(file, ctxReader{ctx, src}); err != nil {
+		return err
+	}
+	if err := file.Chmod(0o644); err != nil {
+		return err
+	}
+	if err := file.Sync(); err != nil {
+		return err
+	}
+	return file.Close()
+}
+
+func syncDir(r *os.Root, dir string) error {
+	d, err := r.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// errNotObject is the error for a directory or another non-regular file:
+// in an object store, there would be no such object.
+var errNotObject = fmt.Errorf("not a regular file: %w", fs.ErrNotExist)
+
+func fsError(op, name string, err error) error {
+	return fmt.Errorf("repo: %s %s: %w", op, name, err)
+}
+
+// lookupError is fsError for reading operations, where ENOTDIR, a parent of
+// name being a file, means what it would mean in an object store: no such
+// object. It returns nil for a nil err.
+func lookupError(op, name string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, syscall.ENOTDIR):
+		return fmt.Errorf("repo: %s %s: %w: %w", op, name, fs.ErrNotExist, err)
+	}
+	return fsError(op, name, err)
+}
+
+// ctxReader stops reading once its context is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}

@@ -1,0 +1,363 @@
+package repo
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/debflow/debflow/internal/compress"
+)
+
+// byHashGrace is how long a by-hash file stays after its index was
+// replaced, for clients that fetched the previous InRelease just before.
+const byHashGrace = time.Hour
+
+// suite is a suite loaded for a change: its recorded state, its Release,
+// and the indexes read so far.
+type suite struct {
+	name    string
+	state   SuiteState
+	exists  bool
+	release *Release
+	indexes map[string]*Index // "main/binary-amd64" -> index, read on demand
+	changed map[string]bool
+}
+
+func indexDir(component, arch string) string { return component + "/binary-" + arch }
+
+func suiteDir(name string) string { return "dists/" + name + "/" }
+
+// loadSuite reads a suite's state; a missing suite loads as an empty one.
+// When the published Release does not match the state (a publisher
+// crashed after its commit point) the publication is completed first.
+func (r *Repo) loadSuite(ctx context.Context, cfg Config, name string) (*suite, error) {
+	s := &suite{name: name, indexes: map[string]*Index{}, changed: map[string]bool{}}
+	found, err := readJSON(ctx, r.st, suiteStateName(name), &s.state)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		s.state = SuiteState{Suite: name, Kind: KindRolling}
+		s.release = &Release{
+			Origin: cfg.Origin, Label: cfg.Label, Suite: name, Codename: cfg.Codename,
+			Architectures: append([]string(nil), cfg.Architectures...),
+			Files:         map[string]Hashes{},
+		}
+		return s, nil
+	}
+	s.exists = true
+	if s.release, err = ParseRelease(s.state.Release); err != nil {
+		return nil, fmt.Errorf("suite %s: recorded %w", name, err)
+	}
+	if err := r.repair(ctx, s); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// repair completes an interrupted publication: if InRelease does not carry
+// the recorded Release, the named files are rewritten from their by-hash
+// copies and the Release files signed again.
+func (r *Repo) repair(ctx context.Context, s *suite) error {
+	in, err := readAll(ctx, r.st, suiteDir(s.name)+"InRelease")
+	if err == nil && bytes.Contains(in, s.state.Release) {
+		return nil
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	fmt.Fprintf(r.log, "suite %s: completing an interrupted publication (generation %d)\n", s.name, s.state.Generation)
+	for _, name := range sortedFileNames(s.release.Files) {
+		h := s.release.Files[name]
+		if h.SHA256 == "" {
+			continue
+		}
+		data, err := readAll(ctx, r.st, byHashName(s.name, name, "SHA256", h.SHA256))
+		if err != nil {
+			return fmt.Errorf("suite %s: repairing %s: %w", s.name, name, err)
+		}
+		if err := r.st.Put(ctx, suiteDir(s.name)+name, bytes.NewReader(data)); err != nil {
+			return err
+		}
+	}
+	return r.writeRelease(ctx, s.name, s.state.Release)
+}
+
+// index returns the index of a component and architecture, reading it
+// from its by-hash copy the first time.
+func (r *Repo) index(ctx context.Context, s *suite, component, arch string) (*Index, error) {
+	dir := indexDir(component, arch)
+	if idx, ok := s.indexes[dir]; ok {
+		return idx, nil
+	}
+	h, ok := s.release.Files[dir+"/Packages"]
+	if !ok {
+		idx := NewIndex()
+		s.indexes[dir] = idx
+		return idx, nil
+	}
+	data, err := readAll(ctx, r.st, byHashName(s.name, dir+"/Packages", "SHA256", h.SHA256))
+	if err != nil {
+		return nil, fmt.Errorf("suite %s: reading index %s: %w", s.name, dir, err)
+	}
+	if got := HashBytes(data); got.SHA256 != h.SHA256 {
+		return nil, fmt.Errorf("suite %s: index %s does not match its Release hash", s.name, dir)
+	}
+	idx, err := ParseIndex(data)
+	if err != nil {
+		return nil, fmt.Errorf("suite %s: index %s: %w", s.name, dir, err)
+	}
+	s.indexes[dir] = idx
+	return idx, nil
+}
+
+// byHashName is where apt fetches an index by its hash.
+func byHashName(suite, file, algo, sum string) string {
+	return suiteDir(suite) + path.Dir(file) + "/by-hash/" + algo + "/" + sum
+}
+
+func sortedFileNames(m map[string]Hashes) []string {
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// indexFile is one rendered index file, ready to be written.
+type indexFile struct {
+	name string // relative to dists/SUITE/
+	data []byte
+	hash Hashes
+}
+
+// render compresses and hashes the changed indexes, in parallel.
+func renderIndexes(s *suite, compressions []string) ([]indexFile, error) {
+	var dirs []string
+	for dir := range s.changed {
+		dirs = append(dirs, dir)
+	}
+	sort.Strings(dirs)
+	type job struct {
+		name   string
+		plain  []byte
+		format compress.Format
+	}
+	var jobs []job
+	for _, dir := range dirs {
+		plain := s.indexes[dir].Bytes()
+		jobs = append(jobs, job{dir + "/Packages", plain, compress.None})
+		for _, c := range compressions {
+			f, err := compress.ParseFormat(c)
+			if err != nil {
+				return nil, err
+			}
+			jobs = append(jobs, job{dir + "/Packages" + f.Ext(), plain, f})
+		}
+	}
+	out := make([]indexFile, len(jobs))
+	err := parallel(len(jobs), func(i int) error {
+		j := jobs[i]
+		data := j.plain
+		if j.format != compress.None {
+			var buf bytes.Buffer
+			w, err := compress.NewWriter(&buf, j.format)
+			if err != nil {
+				return err
+			}
+			if _, err := w.Write(j.plain); err != nil {
+				return err
+			}
+			if err := w.Close(); err != nil {
+				return err
+			}
+			data = buf.Bytes()
+		}
+		out[i] = indexFile{name: j.name, data: data, hash: HashBytes(data)}
+		return nil
+	})
+	return out, err
+}
+
+// commit records a new state for the suite and publishes it: by-hash files
+// first, then the state (the commit point), then the named indexes, and the
+// Release files last. Files listed in the old Release but not the new are
+// retired rather than deleted.
+func (r *Repo) commit(ctx context.Context, cfg Config, s *suite, files []indexFile, validFor time.Duration) error {
+	now := r.now().UTC().Truncate(time.Second)
+	old := s.release
+	rel := *old
+	rel.Origin, rel.Label, rel.Codename, rel.Suite = cfg.Origin, cfg.Label, cfg.Codename, s.name
+	rel.Files = map[string]Hashes{}
+	for name, h := range old.Files {
+		rel.Files[name] = h
+	}
+	// Drop the old forms of each rewritten index (a compression may have
+	// been dropped from the list), then add the new ones.
+	for dir := range s.changed {
+		for name := range rel.Files {
+			if strings.HasPrefix(name, dir+"/Packages") {
+				delete(rel.Files, name)
+			}
+		}
+	}
+	for _, f := range files {
+		rel.Files[f.name] = f.hash
+	}
+	rel.Date = now
+	if old.Date.After(now) {
+		rel.Date = old.Date // never backwards, even if this runner's clock is behind
+	}
+	rel.ValidUntil = time.Time{}
+	if validFor > 0 {
+		rel.ValidUntil = rel.Date.Add(validFor)
+	}
+	rel.Architectures = suiteArchitectures(cfg, &rel)
+	rel.Components = suiteComponents(&rel)
+
+	for _, f := range files {
+		for _, algo := range []struct{ name, sum string }{{"SHA256", f.hash.SHA256}, {"SHA512", f.hash.SHA512}} {
+			if err := r.st.Put(ctx, byHashName(s.name, f.name, algo.name, algo.sum), bytes.NewReader(f.data)); err != nil {
+				return err
+			}
+		}
+	}
+
+	state := s.state
+	state.Suite = s.name
+	state.Generation++
+	state.ValidFor = Duration(validFor)
+	state.Updated = now
+	state.Release = rel.Bytes()
+	current := map[string]bool{}
+	for name, h := range rel.Files {
+		current[byHashName(s.name, name, "SHA256", h.SHA256)] = true
+		current[byHashName(s.name, name, "SHA512", h.SHA512)] = true
+	}
+	var expired []string
+	state.Retired = nil
+	for _, f := range s.state.Retired {
+		switch {
+		case current[f.Name]:
+		case now.Sub(f.Since) > byHashGrace:
+			expired = append(expired, f.Name)
+		default:
+			state.Retired = append(state.Retired, f)
+		}
+	}
+	for name, h := range old.Files {
+		if nh, ok := rel.Files[name]; ok && nh.SHA256 == h.SHA256 {
+			continue
+		}
+		for _, n := range []string{byHashName(s.name, name, "SHA256", h.SHA256), byHashName(s.name, name, "SHA512", h.SHA512)} {
+			if !current[n] {
+				state.Retired = append(state.Retired, RetiredFile{Name: n, Since: now})
+			}
+		}
+	}
+	if err := writeJSON(ctx, r.st, suiteStateName(s.name), &state); err != nil {
+		return fmt.Errorf("suite %s: recording the new state: %w", s.name, err)
+	}
+	s.state, s.release, s.exists = state, &rel, true
+
+	for _, f := range files {
+		if err := r.st.Put(ctx, suiteDir(s.name)+f.name, bytes.NewReader(f.data)); err != nil {
+			return err
+		}
+	}
+	for name := range old.Files {
+		if _, ok := rel.Files[name]; !ok {
+			if err := r.st.Delete(ctx, suiteDir(s.name)+name); err != nil {
+				return err
+			}
+		}
+	}
+	if err := r.writeRelease(ctx, s.name, state.Release); err != nil {
+		return err
+	}
+	for _, name := range expired {
+		if err := r.st.Delete(ctx, name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeRelease writes Release, the detached Release.gpg and, last, the
+// clearsigned InRelease that apt reads first.
+func (r *Repo) writeRelease(ctx context.Context, suite string, release []byte) error {
+	if r.signer == nil {
+		return ErrNoSigner
+	}
+	now := r.now()
+	var detached, clear bytes.Buffer
+	if err := r.signer.DetachSign(&detached, bytes.NewReader(release), true, now); err != nil {
+		return fmt.Errorf("signing Release of %s: %w", suite, err)
+	}
+	if err := r.signer.ClearSign(&clear, release, now); err != nil {
+		return fmt.Errorf("signing InRelease of %s: %w", suite, err)
+	}
+	dir := suiteDir(suite)
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{"Release", release}, {"Release.gpg", detached.Bytes()}, {"InRelease", clear.Bytes()}} {
+		if err := r.st.Put(ctx, dir+f.name, bytes.NewReader(f.data)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// suiteArchitectures lists the configured architectures and every one an
+// index exists for, sorted.
+func suiteArchitectures(cfg Config, rel *Release) []string {
+	set := map[string]bool{}
+	for _, a := range cfg.Architectures {
+		set[a] = true
+	}
+	for name := range rel.Files {
+		if _, arch, ok := splitIndexName(name); ok {
+			set[arch] = true
+		}
+	}
+	return sortedSet(set)
+}
+
+func suiteComponents(rel *Release) []string {
+	set := map[string]bool{}
+	for _, c := range rel.Components {
+		set[c] = true
+	}
+	for name := range rel.Files {
+		if comp, _, ok := splitIndexName(name); ok {
+			set[comp] = true
+		}
+	}
+	return sortedSet(set)
+}
+
+// splitIndexName splits "main/binary-amd64/Packages.gz".
+func splitIndexName(name string) (component, arch string, ok bool) {
+	parts := strings.Split(name, "/")
+	if len(parts) != 3 || !strings.HasPrefix(parts[1], "binary-") {
+		return "", "", false
+	}
+	return parts[0], strings.TrimPrefix(parts[1], "binary-"), true
+}
+
+func sortedSet(set map[string]bool) []string {
+	out := make([]string, 0, len(set))
+	for k := range set {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
