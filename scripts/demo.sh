@@ -39,3 +39,35 @@ a=$("$DEBFLOW" build -q --unsigned --spec testdata/example/nfpm.yaml --out "$DEM
 b=$("$DEBFLOW" build -q --unsigned --spec testdata/example/nfpm.yaml --out "$DEMO/repro2")
 sha256sum "$a" "$b"
 cmp "$a" "$b" && echo "identical"
+
+step "debflow publish: into the rolling development suite (created on first use)"
+export DEBFLOW_REPO="$DEMO/repo"
+"$DEBFLOW" publish --key "$DEMO/signing.asc" "$deb"
+"$DEBFLOW" publish --key "$DEMO/signing.asc" "$deb"   # again: a no-op
+"$DEBFLOW" verify --key "$DEMO/signing.asc"
+find "$DEMO/repo" -path '*/by-hash' -prune -o -type f -print | sed "s|$DEMO/repo/||" | sort
+
+step "Served on 127.0.0.1; a device's apt, isolated in $DEMO/apt, follows development"
+port=$((20000 + RANDOM % 20000))
+"$DEBFLOW" serve --addr "127.0.0.1:$port" &
+server=$!
+trap 'kill $server 2>/dev/null || true' EXIT
+for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/dists/development/InRelease" >/dev/null 2>&1 && break; sleep 0.1; done
+A="$DEMO/apt"
+mkdir -p "$A/sources.list.d" "$A/preferences.d" "$A/trusted.gpg.d" "$A/lists/partial" "$A/cache" "$A/archives/partial" "$A/log"
+: > "$A/status"
+"$DEBFLOW" sources --key "$DEMO/signing.asc" --url "http://127.0.0.1:$port" --stage development > "$A/sources.list.d/fleet.sources"
+head -5 "$A/sources.list.d/fleet.sources"; echo " ... (the armored public key)"
+apt_opts=(-o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts="$A/sources.list.d"
+	-o Dir::Etc::Preferences=/dev/null -o Dir::Etc::PreferencesParts="$A/preferences.d"
+	-o Dir::Etc::Trusted=/dev/null -o Dir::Etc::TrustedParts="$A/trusted.gpg.d"
+	-o Dir::State="$A" -o Dir::State::Lists="$A/lists" -o Dir::State::status="$A/status"
+	-o Dir::Cache="$A/cache" -o Dir::Cache::Archives="$A/archives" -o Dir::Log="$A/log"
+	-o Debug::NoLocking=1 -o APT::Sandbox::User=root -o Acquire::Languages=none
+	-o APT::Architecture=amd64 -o APT::Architectures::=amd64)
+apt-get "${apt_opts[@]}" update
+apt-cache "${apt_opts[@]}" policy hello-fleet
+(cd "$DEMO" && apt-get "${apt_opts[@]}" download hello-fleet)
+kill $server; wait $server 2>/dev/null || true
+echo
+echo "demo done: everything is under $DEMO"

@@ -10,6 +10,11 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	// Tests that need a real debflow process (to kill it) re-execute the
+	// test binary with this variable set.
+	if os.Getenv("DEBFLOW_TEST_MAIN") == "1" {
+		os.Exit(Execute("test", os.Args[1:], defaultEnv()))
+	}
 	testscript.Main(m, map[string]func(){
 		"debflow": func() { os.Exit(Execute("test", os.Args[1:], defaultEnv())) },
 	})
@@ -25,6 +30,7 @@ func TestScripts(t *testing.T) {
 			e.Setenv("EXAMPLE", mustAbs("../../testdata/example"))
 			// A passphrase-protected key made by GnuPG (see its README).
 			e.Setenv("PROTECTED", mustAbs("../../signing/testdata/gpg-secret.asc"))
+			e.Setenv("MALFORMED", mustAbs("../../testdata/malformed"))
 			return nil
 		},
 		Condition: func(cond string) (bool, error) {
