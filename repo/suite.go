@@ -3,6 +3,8 @@ package repo
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -106,7 +108,7 @@ func (r *Repo) index(ctx context.Context, s *suite, component, arch string) (*In
 	if err != nil {
 		return nil, fmt.Errorf("suite %s: reading index %s: %w", s.name, dir, err)
 	}
-	if got := HashBytes(data); got.SHA256 != h.SHA256 {
+	if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != h.SHA256 {
 		return nil, fmt.Errorf("suite %s: index %s does not match its Release hash", s.name, dir)
 	}
 	idx, err := ParseIndex(data)
