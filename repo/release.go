@@ -142,7 +142,9 @@ func (r *Release) Bytes() []byte {
 		fmt.Fprintf(&b, "%s:\n", list.field)
 		for _, name := range names {
 			h := r.Files[name]
-			fmt.Fprintf(&b, " %s %*d %s\n", list.sum(h), width, h.Size, name)
+			if sum := list.sum(h); sum != "" {
+				fmt.Fprintf(&b, " %s %*d %s\n", sum, width, h.Size, name)
+			}
 		}
 	}
 	return b.Bytes()

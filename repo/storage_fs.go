@@ -353,7 +353,7 @@ func (f *FS) openRootCreate() (*os.Root, error) {
 // mkdirs creates dir and its parents, mode 0755, and flushes the parent of
 // each directory it creates.
 func mkdirs(r *os.Root, dir string) error {
-	if dir == "." {
+	if dir == "." || dir == "/" { // "/" only for an invalid name
 		return nil
 	}
 	if fi, err := r.Stat(dir); err == nil && fi.IsDir() {

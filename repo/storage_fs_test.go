@@ -121,7 +121,7 @@ func TestFSFailedPut(t *testing.T) {
 		cctx, cancel := context.WithCancel(ctx)
 		cancelling := io.MultiReader(strings.NewReader("x"), readerFunc(func([]byte) (int, error) {
 			cancel()
-			return 0, nil
+			return 0, io.EOF
 		}), strings.NewReader("y"))
 		if err := s.Put(cctx, name, cancelling); !errors.Is(err, context.Canceled) {
 			t.Errorf("Put(%q) cancelled midway = %v, want context.Canceled", name, err)
@@ -340,7 +340,6 @@ func TestFSLockKilledHolder(t *testing.T) {
 	waiting := make(chan string, 10)
 	locked := make(chan error, 1)
 	var unlock func() error
-	var killed time.Time
 	go func() {
 		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 		defer cancel()
@@ -348,10 +347,17 @@ func TestFSLockKilledHolder(t *testing.T) {
 		unlock, err = s.Lock(ctx, "parent", func(holder string, _ time.Time) { waiting <- holder })
 		locked <- err
 	}()
-	if holder := <-waiting; holder != childHolder {
-		t.Errorf("waiting(%q), want %q", holder, childHolder)
+	select {
+	case holder := <-waiting:
+		if holder != childHolder {
+			t.Errorf("waiting(%q), want %q", holder, childHolder)
+		}
+	case err := <-locked:
+		t.Fatalf("Lock while the child holds it: %v", err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("waiting not called within 5s")
 	}
-	killed = time.Now()
+	killed := time.Now()
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}

@@ -182,6 +182,8 @@ func testAtomicOverwrite(t *testing.T, s repo.Storage) {
 			reads.Add(1)
 		}
 	}()
+	stopReader := sync.OnceFunc(func() { close(stop); <-done })
+	defer stopReader()
 	deadline := time.Now().Add(10 * time.Second)
 	for (puts.Load() < 20 || reads.Load() < 20) && time.Now().Before(deadline) {
 		data := b
@@ -191,8 +193,7 @@ func testAtomicOverwrite(t *testing.T, s repo.Storage) {
 		put(t, s, name, data)
 		puts.Add(1)
 	}
-	close(stop)
-	<-done
+	stopReader()
 	t.Logf("%d overwrites, %d reads", puts.Load(), reads.Load())
 }
 
