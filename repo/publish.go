@@ -221,10 +221,10 @@ func (r *Repo) publishLocked(ctx context.Context, pkgs []Package, opts PublishOp
 	}
 
 	// Immutable objects first: the pool files.
+	if err := parallel(len(adds), func(i int) error { return r.putFile(ctx, adds[i].pool, adds[i].pkg.Path) }); err != nil {
+		return nil, err
+	}
 	for _, a := range adds {
-		if err := r.putFile(ctx, a.pool, a.pkg.Path); err != nil {
-			return nil, err
-		}
 		for _, arch := range targets(a.pkg.Info.Architecture) {
 			idx, _ := r.index(ctx, s, opts.Component, arch)
 			idx.Put(a.stanza)

@@ -47,6 +47,11 @@ type Storage interface {
 	Stat(ctx context.Context, name string) (ObjectInfo, error)
 	// Delete removes an object; a missing one is not an error.
 	Delete(ctx context.Context, name string) error
+	// Sync makes every Put and Delete that has returned durable, across a
+	// power loss. Readers see a Put's object as soon as Put returns; Sync
+	// is about the disk. Publishers call it between steps whose order
+	// matters (before the commit point, before the Release files).
+	Sync(ctx context.Context) error
 	// List returns every object whose name starts with prefix, sorted by
 	// name (byte order), recursively. The prefix is "" or a string prefix of
 	// a valid name, usually a "directory" such as "dists/development/".

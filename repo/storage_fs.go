@@ -16,6 +16,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 const (
@@ -163,8 +165,24 @@ func (f *FS) Put(ctx context.Context, name string, src io.Reader) error {
 		r.Remove(tmp)
 		return fsError("put", name, err)
 	}
-	if err := syncDir(r, dir); err != nil {
-		return fsError("put", name, err)
+	return nil
+}
+
+// Sync implements Storage: one syncfs(2) makes every completed Put and
+// Delete durable. Syncing once per publishing step instead of once per file
+// makes a 10,000-package import take seconds instead of a minute, and the
+// order of the steps is what crash safety needs.
+func (f *FS) Sync(ctx context.Context) error {
+	d, err := os.Open(f.root)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fsError("sync", ".", err)
+	}
+	defer d.Close()
+	if err := unix.Syncfs(int(d.Fd())); err != nil {
+		return fsError("sync", ".", err)
 	}
 	return nil
 }
@@ -369,13 +387,10 @@ func mkdirs(r *os.Root, dir string) error {
 		}
 		return err
 	}
-	if err := r.Chmod(dir, 0o755); err != nil {
-		return err
-	}
-	return syncDir(r, parent)
+	return r.Chmod(dir, 0o755)
 }
 
-// writeFile writes src to the new file name, 0644 and flushed to disk. It
+// writeFile writes src to the new file name, 0644 (Sync flushes it). It
 // leaves no file behind when it fails.
 func writeFile(ctx context.Context, r *os.Root, name string, src io.Reader) (err error) {
 	file, err := r.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
@@ -394,19 +409,7 @@ func writeFile(ctx context.Context, r *os.Root, name string, src io.Reader) (err
 	if err := file.Chmod(0o644); err != nil {
 		return err
 	}
-	if err := file.Sync(); err != nil {
-		return err
-	}
 	return file.Close()
-}
-
-func syncDir(r *os.Root, dir string) error {
-	d, err := r.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // errNotObject is the error for a directory or another non-regular file:

@@ -232,6 +232,11 @@ func (r *Repo) commit(ctx context.Context, cfg Config, s *suite, files []indexFi
 		}
 	}
 
+	// The pool files (written by the caller) and the by-hash files must be
+	// on disk before the record that names them.
+	if err := r.st.Sync(ctx); err != nil {
+		return err
+	}
 	state := s.state
 	state.Suite = s.name
 	state.Generation++
@@ -268,6 +273,9 @@ func (r *Repo) commit(ctx context.Context, cfg Config, s *suite, files []indexFi
 		return fmt.Errorf("suite %s: recording the new state: %w", s.name, err)
 	}
 	s.state, s.release, s.exists = state, &rel, true
+	if err := r.st.Sync(ctx); err != nil {
+		return err
+	}
 
 	for _, f := range files {
 		if err := r.st.Put(ctx, suiteDir(s.name)+f.name, bytes.NewReader(f.data)); err != nil {
@@ -315,7 +323,7 @@ func (r *Repo) writeRelease(ctx context.Context, suite string, release []byte) e
 			return err
 		}
 	}
-	return nil
+	return r.st.Sync(ctx)
 }
 
 // suiteArchitectures lists the configured architectures and every one an
