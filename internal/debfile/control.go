@@ -7,6 +7,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/debflow/debflow/internal/ar"
 	"github.com/debflow/debflow/internal/compress"
@@ -37,7 +38,7 @@ var relationFields = []string{
 }
 
 // control checks the control member and fills in.info from ./control.
-func (in *inspector) control(hdr *ar.Header, f compress.Format) error {
+func (in *inspector) control(_ *ar.Header, f compress.Format) error {
 	s, err := in.openMember(f, in.lim.MaxControlTar)
 	if err != nil {
 		return err
@@ -52,6 +53,10 @@ func (in *inspector) control(hdr *ar.Header, f compress.Format) error {
 	}
 	if name == "" {
 		return errors.New("no ./control file")
+	}
+	if !utf8.Valid(data) {
+		// Debian policy 5.1; the index is read as UTF-8 by every client.
+		return fmt.Errorf("%s: not valid UTF-8", name)
 	}
 	p, err := debian.ParseParagraph(data)
 	if err != nil {
@@ -68,19 +73,24 @@ func (in *inspector) control(hdr *ar.Header, f compress.Format) error {
 }
 
 // controlTar walks control.tar and returns the name and content of its
-// control file. name is "" when there is none.
-func (in *inspector) controlTar(r io.Reader) (name string, control []byte, err error) {
+// control file; the name is "" when there is none.
+func (in *inspector) controlTar(r io.Reader) (string, []byte, error) {
 	tr := tar.NewReader(r)
 	seen := map[string]bool{}
+	var (
+		where   string // the current entry, for messages
+		name    string // the control file's entry name
+		control []byte
+	)
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {
 			return name, control, nil
 		}
 		if err != nil {
-			return "", nil, fmt.Errorf("reading tar: %w", err)
+			return "", nil, tarHeaderError(where, err)
 		}
-		where := quoteName(hdr.Name)
+		where = quoteName(hdr.Name)
 		clean, err := tarPath(hdr.Name)
 		if err != nil {
 			return "", nil, err

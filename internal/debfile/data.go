@@ -22,9 +22,12 @@ func (in *inspector) data(hdr *ar.Header, f compress.Format) error {
 	if err == nil {
 		err = s.finish()
 	}
-	if err = s.raw.cause(err); errors.Is(err, compress.ErrTooLarge) {
-		return fmt.Errorf("%w; data.tar may decompress to min(MaxData %d, 64 MiB + MaxRatio %d × %d compressed bytes)",
-			err, in.lim.MaxData, in.lim.MaxRatio, hdr.Size)
+	err = s.raw.cause(err)
+	if errors.Is(err, compress.ErrTooLarge) {
+		if limit < in.lim.MaxData {
+			return fmt.Errorf("%w: 64 MiB plus %d times the %d compressed bytes", err, in.lim.MaxRatio, hdr.Size)
+		}
+		return fmt.Errorf("%w: MaxData", err)
 	}
 	return err
 }
@@ -32,15 +35,16 @@ func (in *inspector) data(hdr *ar.Header, f compress.Format) error {
 // walkData checks every entry of data.tar and reads it to its end, which
 // makes archive/tar check that the archive is complete.
 func walkData(tr *tar.Reader) error {
+	where := ""
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("reading tar: %w", err)
+			return tarHeaderError(where, err)
 		}
-		where := quoteName(hdr.Name)
+		where = quoteName(hdr.Name)
 		if _, err := tarPath(hdr.Name); err != nil {
 			return err
 		}

@@ -27,8 +27,8 @@ type Info struct {
 	Signed                         bool   // has a _gpgorigin member
 }
 
-// Limits bound the resources that inspecting one package may take. A zero
-// field takes its value from DefaultLimits.
+// Limits bound the resources that inspecting one package may take. A field
+// that is zero (or negative) takes its value from DefaultLimits.
 type Limits struct {
 	MaxControlTar int64 // decompressed control.tar, default 16 MiB
 	MaxControl    int64 // the ./control file, default 1 MiB
@@ -52,16 +52,15 @@ func DefaultLimits() Limits {
 
 func (l Limits) withDefaults() Limits {
 	d := DefaultLimits()
-	for _, f := range []struct{ v, def *int64 }{
-		{&l.MaxControlTar, &d.MaxControlTar},
-		{&l.MaxControl, &d.MaxControl},
-		{&l.MaxData, &d.MaxData},
-		{&l.MaxRatio, &d.MaxRatio},
-	} {
-		if *f.v <= 0 {
-			*f.v = *f.def
+	orDefault := func(v *int64, def int64) {
+		if *v <= 0 {
+			*v = def
 		}
 	}
+	orDefault(&l.MaxControlTar, d.MaxControlTar)
+	orDefault(&l.MaxControl, d.MaxControl)
+	orDefault(&l.MaxData, d.MaxData)
+	orDefault(&l.MaxRatio, d.MaxRatio)
 	return l
 }
 
@@ -139,47 +138,30 @@ func (s *sourceReader) Read(p []byte) (int, error) {
 type inspector struct {
 	lim  Limits
 	ar   *ar.Reader
+	seen map[string]bool // member names
 	info Info
 }
 
-// memberSpec describes a required member: its base name and the
-// compressions that may follow it.
+// memberSpec describes a required member after debian-binary.
 type memberSpec struct {
-	base string // "control.tar"
-	what string // for messages: "control.tar[.gz|.xz|.zst]"
+	base  string // "control.tar", which a compression suffix may follow
+	what  string // for messages: "control.tar[.gz|.xz|.zst]"
+	check func(*inspector, *ar.Header, compress.Format) error
 }
 
 var (
-	controlMember = memberSpec{"control.tar", "control.tar[.gz|.xz|.zst]"}
-	dataMember    = memberSpec{"data.tar", "data.tar[.gz|.xz|.zst]"}
+	controlMember = memberSpec{"control.tar", "control.tar[.gz|.xz|.zst]", (*inspector).control}
+	dataMember    = memberSpec{"data.tar", "data.tar[.gz|.xz|.zst]", (*inspector).data}
 )
 
 // members checks the members in deb(5) order: debian-binary, control.tar,
 // data.tar, then only "_" members.
 func (in *inspector) members() error {
-	seen := map[string]bool{}
-	next := func(after, want string) (*ar.Header, error) {
-		hdr, err := in.ar.Next()
-		if err == io.EOF {
-			if after == "" {
-				return nil, fmt.Errorf("empty ar archive: %s is missing", want)
-			}
-			return nil, fmt.Errorf("no %s member after %s", want, after)
-		}
-		if err != nil {
-			if after == "" {
-				return nil, fmt.Errorf("not a .deb file: %w", err)
-			}
-			return nil, fmt.Errorf("after %s: %w", after, err)
-		}
-		if seen[hdr.Name] {
-			return nil, fmt.Errorf("duplicate member %s", hdr.Name)
-		}
-		seen[hdr.Name] = true
-		return hdr, nil
+	in.seen = map[string]bool{}
+	hdr, err := in.next("")
+	if err == io.EOF {
+		return errors.New("empty ar archive: no debian-binary member")
 	}
-
-	hdr, err := next("", "debian-binary")
 	if err != nil {
 		return err
 	}
@@ -190,43 +172,33 @@ func (in *inspector) members() error {
 		return fmt.Errorf("debian-binary: %w", err)
 	}
 
-	hdr, err = next("debian-binary", controlMember.what)
-	if err != nil {
-		return err
-	}
-	format, err := memberFormat(hdr.Name, controlMember)
-	if err != nil {
-		return err
-	}
-	if err := in.control(hdr, format); err != nil {
-		return fmt.Errorf("%s: %w", hdr.Name, err)
-	}
 	after := hdr.Name
-
-	hdr, err = next(after, dataMember.what)
-	if err != nil {
-		return err
+	for _, spec := range []memberSpec{controlMember, dataMember} {
+		hdr, err := in.next(after)
+		if err == io.EOF {
+			return fmt.Errorf("no %s member after %s", spec.what, after)
+		}
+		if err != nil {
+			return err
+		}
+		format, err := memberFormat(hdr.Name, spec)
+		if err != nil {
+			return err
+		}
+		if err := spec.check(in, hdr, format); err != nil {
+			return fmt.Errorf("%s: %w", hdr.Name, err)
+		}
+		after = hdr.Name
 	}
-	if format, err = memberFormat(hdr.Name, dataMember); err != nil {
-		return err
-	}
-	if err := in.data(hdr, format); err != nil {
-		return fmt.Errorf("%s: %w", hdr.Name, err)
-	}
-	after = hdr.Name
 
 	for {
-		hdr, err := in.ar.Next()
+		hdr, err := in.next(after)
 		if err == io.EOF {
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("after %s: %w", after, err)
+			return err
 		}
-		if seen[hdr.Name] {
-			return fmt.Errorf("duplicate member %s", hdr.Name)
-		}
-		seen[hdr.Name] = true
 		if !strings.HasPrefix(hdr.Name, "_") {
 			return fmt.Errorf("unknown member %s after %s: only members named _* (signatures) may follow data.tar", hdr.Name, after)
 		}
@@ -235,6 +207,24 @@ func (in *inspector) members() error {
 		}
 		after = hdr.Name
 	}
+}
+
+// next returns the header of the member after the one named after ("" at
+// the start), or io.EOF at the clean end of the archive.
+func (in *inspector) next(after string) (*ar.Header, error) {
+	hdr, err := in.ar.Next()
+	switch {
+	case err == io.EOF:
+		return nil, err
+	case err != nil && after == "":
+		return nil, fmt.Errorf("not a .deb file: %w", err)
+	case err != nil:
+		return nil, fmt.Errorf("after %s: %w", after, err)
+	case in.seen[hdr.Name]:
+		return nil, fmt.Errorf("duplicate member %s", hdr.Name)
+	}
+	in.seen[hdr.Name] = true
+	return hdr, nil
 }
 
 // debianBinaryRE is the only content of debian-binary accepted: one line
@@ -265,7 +255,7 @@ func (in *inspector) debianBinary(hdr *ar.Header) error {
 func memberFormat(name string, spec memberSpec) (compress.Format, error) {
 	ext, ok := strings.CutPrefix(name, spec.base)
 	if !ok || (ext != "" && ext[0] != '.') {
-		if strings.HasPrefix(name, dataMember.base) && spec == controlMember {
+		if strings.HasPrefix(name, dataMember.base) && spec.base == controlMember.base {
 			return "", fmt.Errorf("member %s comes before control.tar: deb(5) requires debian-binary, control.tar, data.tar in this order", name)
 		}
 		return "", fmt.Errorf("unexpected member %s where %s must be", name, spec.what)

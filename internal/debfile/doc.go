@@ -26,9 +26,9 @@
 // readers do not), and a file that means different things to different
 // readers is how a signature check or a scan gets bypassed. debian-binary
 // must be one line "2.N": dpkg refuses other major versions. A bzip2 or lzma
-// data member is refused with its own message: dpkg can read those, but
-// debflow's compress package and newer dpkg-deb builds cannot write them,
-// and nobody should start using them now.
+// data member is refused with its own message: dpkg still reads those, but
+// dpkg-deb calls them obsolete and no longer writes them, and debflow's
+// compress package does not read them.
 //
 // # control.tar
 //
@@ -39,15 +39,17 @@
 // paths and ".." components, and each at most once: dpkg extracts this tar
 // into its own database directory.
 //
-// ./control is parsed with debian.ParseParagraph, which refuses exactly one
-// stanza's worth of tricks: a second stanza (a value with an embedded empty
-// line), control characters, a white-space-only continuation line that some
-// parsers take for a stanza break. Package, Version and Architecture must be
-// present and valid, and Description must have a synopsis: apt and dpkg need
-// all four. Relationship fields (Depends, Breaks, ...) must parse and
-// Installed-Size must be a number, because apt refuses a whole Packages file
-// that holds one malformed stanza, so one bad upload would stop updates for
-// every device.
+// ./control must be UTF-8 (Debian policy; clients read the index as UTF-8)
+// and is parsed with debian.ParseParagraph, which accepts exactly one
+// stanza and so refuses the ways of smuggling in a second one, or a field
+// the publisher would write: an embedded empty line, control characters, a
+// continuation line of white space only (a stanza break for some parsers).
+// Package, Version and Architecture must be present and valid, since they
+// name the package in the pool and in the index, and Description must have
+// a synopsis, which apt shows and indexes. Relationship fields (Depends,
+// Breaks, ...) must parse and Installed-Size must be a number, because apt
+// refuses a whole Packages file that holds one malformed stanza: one bad
+// upload would stop updates for every device.
 //
 // Two kinds of fields are refused because the uploader must not set them:
 //
@@ -81,17 +83,28 @@
 // line), hard links that point outside the package, and entry types that
 // dpkg does not install.
 //
+// In both tars, what follows the end-of-archive blocks must be zeros, and
+// the compressed stream must end where its member does: "tar
+// --ignore-zeros" would read entries hidden after the end that dpkg never
+// sees. Draining the padding through the limit also stops a bomb hidden
+// there, and makes the decompressor verify its trailing checksum.
+//
 // # Hashes
 //
 // The size and the MD5, SHA-1, SHA-256 and SHA-512 digests describe the exact
 // bytes read, in the same single pass as the checks: Inspect reads its
 // input once, through a tee under the ar reader, and drains what is left at
-// the end. The digests are computed on other goroutines, so on a machine
-// with more than one core inspecting a large package costs about as much as
-// decompressing it. An error from the reader itself (a failing disk, a
-// broken connection) is returned as it is, without ErrInvalid: it says
-// nothing about the package, and the upload can be retried.
+// the end. The four digests together cost more than zstd decompression, so
+// each runs on a goroutine of its own, beside the decompression: with a few
+// cores, inspecting a large package takes about as long as decompressing
+// it. An error from the reader itself (a failing disk, a broken connection)
+// is returned as it is, without ErrInvalid: it says nothing about the
+// package, and the upload can be retried.
 //
 // Signatures are not verified here: Info.Signed only reports whether a
 // _gpgorigin member is present.
+//
+// testdata/malformed, at the root of the module, holds a corpus of packages
+// that Inspect refuses, with what dpkg-deb makes of each: dpkg-deb accepts
+// about half of them.
 package debfile

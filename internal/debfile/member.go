@@ -27,12 +27,14 @@ func (in *inspector) openMember(f compress.Format, limit int64) (*memberStream, 
 	return &memberStream{Reader: compress.LimitReader(dec, limit), raw: raw, dec: dec}, nil
 }
 
-// finish reads what follows the end of the tar archive through the limit
-// (tar writers pad with zero blocks; a bomb can hide there too), which also
-// makes the decompressor check its trailing checksums, and checks that the
-// compressed stream ends where the member does.
+// finish reads what follows the end of the tar archive through the limit,
+// which also makes the decompressor check its trailing checksums, and
+// checks that the compressed stream ends where the member does. Tar writers
+// pad the archive with zeros; anything else there is refused, because
+// "tar --ignore-zeros" would read entries hidden after the end that dpkg
+// never sees.
 func (s *memberStream) finish() error {
-	if _, err := io.Copy(io.Discard, s.Reader); err != nil {
+	if _, err := io.Copy(&zeroChecker{}, s.Reader); err != nil {
 		return s.raw.cause(fmt.Errorf("after the end of the tar archive: %w", err))
 	}
 	var b [1]byte
@@ -40,6 +42,19 @@ func (s *memberStream) finish() error {
 		return errors.New("data after the end of the compressed stream")
 	}
 	return s.raw.err
+}
+
+// zeroChecker fails on the first byte written to it that is not zero.
+type zeroChecker struct{ off int64 }
+
+func (z *zeroChecker) Write(p []byte) (int, error) {
+	for i, c := range p {
+		if c != 0 {
+			return i, fmt.Errorf("non-zero byte at offset %d of the padding", z.off+int64(i))
+		}
+	}
+	z.off += int64(len(p))
+	return len(p), nil
 }
 
 func (s *memberStream) Close() error { return s.dec.Close() }
@@ -92,6 +107,15 @@ func tarPath(name string) (string, error) {
 		}
 	}
 	return path.Clean(name), nil
+}
+
+// tarHeaderError describes a failure to read the tar header that follows
+// the entry named prev ("" for the first header).
+func tarHeaderError(prev string, err error) error {
+	if prev == "" {
+		return fmt.Errorf("reading the first tar header: %w", err)
+	}
+	return fmt.Errorf("reading the tar header after %s: %w", prev, err)
 }
 
 // quoteName returns a tar entry name for messages, quoted only when it
