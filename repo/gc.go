@@ -44,6 +44,17 @@ func (r *Repo) referenced(ctx context.Context, except string, names []string) (m
 	if err != nil {
 		return nil, err
 	}
+	pinned, err := r.pinned(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range names {
+		if pinned[n] {
+			out[n] = true
+		}
+	}
+	// Snapshots are covered by the pinned list, and stages serve
+	// snapshots: only the other rolling suites are read.
 	for _, name := range suites {
 		if name == except {
 			continue
@@ -51,6 +62,9 @@ func (r *Repo) referenced(ctx context.Context, except string, names []string) (m
 		s, err := r.loadSuiteReadOnly(ctx, cfg, name)
 		if err != nil {
 			return nil, err
+		}
+		if s.state.Kind != KindRolling {
+			continue
 		}
 		for file := range s.release.Files {
 			comp, arch, ok := splitIndexName(file)
@@ -94,6 +108,10 @@ func (r *Repo) loadSuiteReadOnly(ctx context.Context, cfg Config, name string) (
 		return nil, fmt.Errorf("%w: %s", ErrNoSuite, name)
 	}
 	s.exists = true
+	if s.state.Kind == KindDropped {
+		s.release = &Release{Files: map[string]Hashes{}}
+		return s, nil
+	}
 	if s.release, err = ParseRelease(s.state.Release); err != nil {
 		return nil, fmt.Errorf("suite %s: recorded %w", name, err)
 	}

@@ -63,6 +63,10 @@ type SuiteState struct {
 	// are removed once they are older than the grace period, so that a
 	// client that fetched the previous InRelease can still get them.
 	Retired []RetiredFile `json:"retired,omitempty"`
+	// Snapshot says where a snapshot came from.
+	Snapshot *SnapshotInfo `json:"snapshot,omitempty"`
+	// Serves names the snapshot a stage serves.
+	Serves string `json:"serves,omitempty"`
 }
 
 // RetiredFile is a by-hash file waiting to be removed.

@@ -34,6 +34,9 @@ func (r *Repo) Refresh(ctx context.Context, validFor, lockTimeout time.Duration)
 			if err != nil {
 				return err
 			}
+			if s.state.Kind == KindDropped {
+				continue
+			}
 			vf := time.Duration(s.state.ValidFor)
 			if validFor > 0 {
 				vf = validFor

@@ -54,6 +54,10 @@ func (r *Repo) loadSuite(ctx context.Context, cfg Config, name string) (*suite, 
 		return s, nil
 	}
 	s.exists = true
+	if s.state.Kind == KindDropped {
+		s.release = &Release{Files: map[string]Hashes{}}
+		return s, nil
+	}
 	if s.release, err = ParseRelease(s.state.Release); err != nil {
 		return nil, fmt.Errorf("suite %s: recorded %w", name, err)
 	}

@@ -57,6 +57,9 @@ func (r *Repo) Verify(ctx context.Context, keyring *signing.Keyring) (*VerifyRep
 		if err != nil {
 			return nil, err
 		}
+		if s.state.Kind == KindDropped {
+			continue
+		}
 		problem := func(path, format string, args ...any) {
 			rep.Problems = append(rep.Problems, Problem{Suite: name, Path: path, What: fmt.Sprintf(format, args...)})
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/debflow/debflow/internal/debfile"
 	"github.com/debflow/debflow/repo"
 	"github.com/debflow/debflow/signing"
+	"github.com/debflow/debflow/snapshot"
 )
 
 // exitCode is the one place where errors become exit statuses.
@@ -20,7 +21,9 @@ func exitCode(err error) int {
 		return exitVerify
 	case errors.Is(err, repo.ErrConflict), errors.Is(err, repo.ErrLockTimeout):
 		return exitConflict
-	case errors.Is(err, debfile.ErrInvalid), errors.Is(err, repo.ErrBadSuiteName), errors.Is(err, repo.ErrBadComponent):
+	case errors.Is(err, debfile.ErrInvalid), errors.Is(err, repo.ErrBadSuiteName), errors.Is(err, repo.ErrBadComponent),
+		errors.Is(err, repo.ErrNoSuite), errors.Is(err, snapshot.ErrBadName), errors.Is(err, snapshot.ErrBadPick),
+		errors.Is(err, snapshot.ErrUnknownPackage), errors.Is(err, snapshot.ErrUnknownVersion):
 		return exitInput
 	case errors.Is(err, repo.ErrNoSigner):
 		return exitKey

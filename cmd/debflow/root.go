@@ -101,6 +101,7 @@ run any command.`,
 		newSourcesCmd(&g, e),
 		newServeCmd(&g, e),
 		newGCCmd(&g, e),
+		newSnapshotCmd(&g, e),
 	)
 	return root
 }

@@ -15,12 +15,13 @@ type sourcesOptions struct {
 	keyringPath string
 	format      string
 	components  []string
+	snapshot    string
 }
 
 func newSourcesCmd(g *globalOptions, e env) *cobra.Command {
 	var o sourcesOptions
 	cmd := &cobra.Command{
-		Use:   "sources --url URL --stage STAGE (--key FILE | --keyring PUB | --keyring-path PATH)",
+		Use:   "sources --url URL (--stage STAGE | --snapshot NAME) (--key FILE | --keyring PUB | --keyring-path PATH)",
 		Short: "Print the apt source entry a device of a stage needs",
 		Long: `Sources prints a deb822 .sources entry for devices. Its Signed-By embeds
 the armored public key (apt >= 2.3.10, Debian 12), or names a keyring on
@@ -28,7 +29,11 @@ the device with --keyring-path. --format list prints the one-line format
 for old devices, which needs --keyring-path.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			so := repo.SourcesOptions{URL: o.url, Suite: o.stage, Components: o.components, KeyringPath: o.keyringPath}
+			suite := o.stage
+			if o.snapshot != "" {
+				suite = o.snapshot
+			}
+			so := repo.SourcesOptions{URL: o.url, Suite: suite, Components: o.components, KeyringPath: o.keyringPath}
 			var out string
 			var err error
 			switch o.format {
@@ -57,6 +62,7 @@ for old devices, which needs --keyring-path.`,
 	f.StringVar(&o.keyring, "keyring", "", "public key to embed (default: the public part of --key)")
 	f.StringVar(&o.keyringPath, "keyring-path", "", "name this keyring on the device instead of embedding the key")
 	f.StringVar(&o.format, "format", "deb822", "deb822 or list")
+	f.StringVar(&o.snapshot, "snapshot", "", "follow this snapshot instead of a stage")
 	f.StringSliceVar(&o.components, "component", []string{"main"}, "components")
 	cmd.MarkFlagRequired("url")
 	return cmd

@@ -1,0 +1,236 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/debflow/debflow/repo"
+	"github.com/debflow/debflow/snapshot"
+)
+
+func newSnapshotCmd(g *globalOptions, e env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "snapshot",
+		Short: "Freeze suites into dated, immutable snapshots; pick fixes; diff",
+		Long: `A snapshot is a complete, signed apt suite of its own (dists/NAME), sharing
+the pool with every other suite. Its package indexes never change after
+creation; only refresh re-signs its Release. Snapshot names start with a
+digit and stage names with a letter, so they never collide.`,
+	}
+	cmd.AddCommand(
+		newSnapshotCreateCmd(g, e),
+		newSnapshotPickCmd(g, e),
+		newSnapshotDiffCmd(g, e),
+		newSnapshotListCmd(g, e),
+		newSnapshotShowCmd(g, e),
+		newSnapshotDropCmd(g, e),
+	)
+	return cmd
+}
+
+type snapshotCreateOptions struct {
+	from, name  string
+	lockTimeout time.Duration
+}
+
+func newSnapshotCreateCmd(g *globalOptions, e env) *cobra.Command {
+	var o snapshotCreateOptions
+	cmd := &cobra.Command{
+		Use:   "create --repo DIR --key FILE [--from development] [--name NAME]",
+		Short: "Freeze a suite into a new snapshot and print its name",
+		Long: `Create freezes the current content of a suite (development by default)
+and prints the new snapshot's name as the last line of stdout. The default
+name is the UTC date, YYYY-MM-DD; later snapshots of the same day get a
+suffix that still sorts by time (YYYY-MM-DD.02, .03, ...). A name is never
+reused.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			r, err := openRepo(g, e, true)
+			if err != nil {
+				return err
+			}
+			res, err := r.CreateSnapshot(cmd.Context(), repo.SnapshotOptions{From: o.from, Name: o.name, LockTimeout: o.lockTimeout})
+			if err != nil {
+				return err
+			}
+			if g.json {
+				return printJSON(e, res)
+			}
+			fmt.Fprintf(progress(g, e), "snapshot of %s: %d packages\n", o.from, res.Packages)
+			fmt.Fprintln(e.stdout, res.Name)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&o.from, "from", "development", "the suite to freeze")
+	cmd.Flags().StringVar(&o.name, "name", "", "the snapshot's name (default: the UTC date)")
+	cmd.Flags().DurationVar(&o.lockTimeout, "lock-timeout", repo.DefaultLockTimeout, "how long to wait for a publisher")
+	return cmd
+}
+
+func newSnapshotPickCmd(g *globalOptions, e env) *cobra.Command {
+	var o snapshotCreateOptions
+	cmd := &cobra.Command{
+		Use:   "pick --repo DIR --key FILE BASE PKG=VERSION... [--from SUITE_OR_SNAPSHOT] [--name NAME]",
+		Short: "Make a new snapshot: BASE with picked package versions",
+		Long: `Pick makes a new snapshot from BASE with each named package replaced by,
+or added at, that version, taken from development unless --from says
+otherwise. BASE stays untouched. It prints the new name as the last line,
+warns about Depends the new snapshot does not satisfy, and records its
+provenance (the base and the picks).`,
+		Args: cobra.MinimumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var picks []snapshot.Pick
+			for _, a := range args[1:] {
+				p, err := snapshot.ParsePick(a)
+				if err != nil {
+					return err
+				}
+				picks = append(picks, p)
+			}
+			r, err := openRepo(g, e, true)
+			if err != nil {
+				return err
+			}
+			res, err := r.PickSnapshot(cmd.Context(), args[0], picks, repo.SnapshotOptions{From: o.from, Name: o.name, LockTimeout: o.lockTimeout})
+			if err != nil {
+				return err
+			}
+			if g.json {
+				return printJSON(e, res)
+			}
+			for _, w := range res.Warnings {
+				fmt.Fprintf(e.stderr, "warning: %s\n", w)
+			}
+			fmt.Fprintln(e.stdout, res.Name)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&o.from, "from", "development", "the suite or snapshot to take the packages from")
+	cmd.Flags().StringVar(&o.name, "name", "", "the new snapshot's name (default: the UTC date)")
+	cmd.Flags().DurationVar(&o.lockTimeout, "lock-timeout", repo.DefaultLockTimeout, "how long to wait for a publisher")
+	return cmd
+}
+
+func newSnapshotDiffCmd(g *globalOptions, e env) *cobra.Command {
+	var markdown bool
+	cmd := &cobra.Command{
+		Use:   "diff A B",
+		Short: "Say what changed from A to B (snapshots, suites or stages)",
+		Long: `Diff lists each package and architecture that was added, removed,
+upgraded or downgraded from A to B, comparing the highest version on each
+side (what apt would install), and the versions that appeared or
+disappeared. Unchanged packages are not listed. --json gives the same for
+scripts, --markdown a table for pull requests.`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := openRepo(g, e, false)
+			if err != nil {
+				return err
+			}
+			changes, err := r.Diff(cmd.Context(), args[0], args[1])
+			if err != nil {
+				return err
+			}
+			switch {
+			case g.json:
+				return printJSON(e, changes)
+			case markdown:
+				return snapshot.WriteMarkdown(e.stdout, args[0], args[1], changes)
+			}
+			return snapshot.WriteText(e.stdout, args[0], args[1], changes)
+		},
+	}
+	cmd.Flags().BoolVar(&markdown, "markdown", false, "print a Markdown table")
+	return cmd
+}
+
+func newSnapshotListCmd(g *globalOptions, e env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "list --repo DIR",
+		Short: "List snapshots: name, creation time, packages, provenance, stages",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			r, err := openRepo(g, e, false)
+			if err != nil {
+				return err
+			}
+			all, err := r.Snapshots(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if g.json {
+				return printJSON(e, all)
+			}
+			if len(all) == 0 {
+				fmt.Fprintln(e.stderr, "no snapshots")
+				return nil
+			}
+			fmt.Fprintf(e.stdout, "%-16s  %-20s  %8s  %-40s  %s\n", "NAME", "CREATED", "PACKAGES", "PROVENANCE", "STAGES")
+			for _, s := range all {
+				fmt.Fprintf(e.stdout, "%-16s  %-20s  %8d  %-40s  %s\n", s.Name, s.Info.Created.UTC().Format(time.RFC3339),
+					s.Info.Packages, provenance(s.Info), strings.Join(s.ServedBy, ","))
+			}
+			return nil
+		},
+	}
+}
+
+func provenance(i repo.SnapshotInfo) string {
+	if i.Base == "" {
+		return fmt.Sprintf("%s (generation %d)", i.Source, i.SourceGeneration)
+	}
+	return fmt.Sprintf("%s + %s from %s", i.Base, strings.Join(i.Picks, " "), i.Source)
+}
+
+func newSnapshotShowCmd(g *globalOptions, e env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "show --repo DIR NAME",
+		Short: "Show one snapshot",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := openRepo(g, e, false)
+			if err != nil {
+				return err
+			}
+			s, err := r.Snapshot(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if g.json {
+				return printJSON(e, s)
+			}
+			fmt.Fprintf(e.stdout, "Name: %s\nCreated: %s\nPackages: %d\nSource: %s (generation %d)\n",
+				s.Name, s.Info.Created.UTC().Format(time.RFC3339), s.Info.Packages, s.Info.Source, s.Info.SourceGeneration)
+			if s.Info.Base != "" {
+				fmt.Fprintf(e.stdout, "Base: %s\nPicks: %s\n", s.Info.Base, strings.Join(s.Info.Picks, " "))
+			}
+			fmt.Fprintf(e.stdout, "Stages: %s\n", strings.Join(s.ServedBy, " "))
+			return nil
+		},
+	}
+}
+
+func newSnapshotDropCmd(g *globalOptions, e env) *cobra.Command {
+	var lockTimeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "drop --repo DIR NAME",
+		Short: "Remove a snapshot no stage serves (gc frees its pool files)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := openRepo(g, e, false)
+			if err != nil {
+				return err
+			}
+			if err := r.DropSnapshot(cmd.Context(), args[0], lockTimeout); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "dropped %s\n", args[0])
+			return nil
+		},
+	}
+	cmd.Flags().DurationVar(&lockTimeout, "lock-timeout", repo.DefaultLockTimeout, "how long to wait for a publisher")
+	return cmd
+}

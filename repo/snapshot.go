@@ -1,0 +1,454 @@
+package repo
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/debflow/debflow/snapshot"
+)
+
+// Suite kinds besides rolling.
+const (
+	KindSnapshot = "snapshot"
+	KindStage    = "stage"
+	KindDropped  = "dropped" // a dropped snapshot: its name stays reserved
+)
+
+// SnapshotInfo records where a snapshot came from.
+type SnapshotInfo struct {
+	Created          time.Time `json:"created"`
+	Source           string    `json:"source"`            // the suite or snapshot it was taken from
+	SourceGeneration int64     `json:"source_generation"` // the source's generation at that time
+	Base             string    `json:"base,omitempty"`    // a pick: the snapshot it started from
+	Picks            []string  `json:"picks,omitempty"`   // a pick: PKG=VERSION, as given
+	Packages         int       `json:"packages"`          // package count, for listings
+}
+
+// pinnedName lists every pool file some snapshot holds, one per line, so
+// that development's retention can tell in one read whether a pool file
+// it drops is still needed. Snapshots are immutable, so the list only grows
+// until a snapshot is dropped; drop recomputes it.
+const pinnedName = metaDir + "pinned"
+
+// SnapshotOptions control CreateSnapshot and PickSnapshot.
+type SnapshotOptions struct {
+	From        string // the suite or snapshot to take from; default development
+	Name        string // default: snapshot.NextName
+	LockTimeout time.Duration
+}
+
+// SnapshotResult describes a new snapshot.
+type SnapshotResult struct {
+	Name     string   `json:"name"`
+	Packages int      `json:"packages"`
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// CreateSnapshot freezes the current content of a suite into a new,
+// immutable suite that shares the pool. Its indexes are byte-for-byte the
+// source's: no package file is read, and the work is copying the index
+// files.
+func (r *Repo) CreateSnapshot(ctx context.Context, opts SnapshotOptions) (*SnapshotResult, error) {
+	if opts.From == "" {
+		opts.From = "development"
+	}
+	if r.signer == nil {
+		return nil, ErrNoSigner
+	}
+	var res *SnapshotResult
+	err := r.locked(ctx, lockTimeout(opts.LockTimeout), func(ctx context.Context) error {
+		cfg, _, err := LoadConfig(ctx, r.st)
+		if err != nil {
+			return err
+		}
+		src, err := r.loadExisting(ctx, cfg, opts.From)
+		if err != nil {
+			return err
+		}
+		name, err := r.newSnapshotName(ctx, opts.Name)
+		if err != nil {
+			return err
+		}
+		var files []indexFile
+		pkgs := map[Key]bool{}
+		var pinned []string
+		for _, file := range sortedFileNames(src.release.Files) {
+			h := src.release.Files[file]
+			data, err := readAll(ctx, r.st, byHashName(src.name, file, "SHA256", h.SHA256))
+			if err != nil {
+				return fmt.Errorf("snapshot of %s: %w", src.name, err)
+			}
+			files = append(files, indexFile{name: file, data: data, hash: h})
+			if strings.HasSuffix(file, "/Packages") {
+				idx, err := ParseIndex(data)
+				if err != nil {
+					return fmt.Errorf("%s: %s: %w", src.name, file, err)
+				}
+				for k, st := range idx.byKey {
+					pkgs[k] = true
+					pinned = append(pinned, st.Filename)
+				}
+			}
+		}
+		info := &SnapshotInfo{Created: r.now().UTC(), Source: src.name, SourceGeneration: src.state.Generation, Packages: len(pkgs)}
+		if err := r.writeSnapshot(ctx, cfg, name, src.release, files, info, pinned); err != nil {
+			return err
+		}
+		res = &SnapshotResult{Name: name, Packages: len(pkgs)}
+		return nil
+	})
+	return res, err
+}
+
+// PickSnapshot makes a new snapshot from base with the picked packages
+// replaced by, or added at, the given versions, taken from opts.From. The
+// base is untouched. Only the changed architecture indexes are rendered;
+// the rest are copied.
+func (r *Repo) PickSnapshot(ctx context.Context, base string, picks []snapshot.Pick, opts SnapshotOptions) (*SnapshotResult, error) {
+	if opts.From == "" {
+		opts.From = "development"
+	}
+	if r.signer == nil {
+		return nil, ErrNoSigner
+	}
+	if len(picks) == 0 {
+		return nil, fmt.Errorf("%w: nothing to pick", snapshot.ErrBadPick)
+	}
+	var res *SnapshotResult
+	err := r.locked(ctx, lockTimeout(opts.LockTimeout), func(ctx context.Context) error {
+		cfg, _, err := LoadConfig(ctx, r.st)
+		if err != nil {
+			return err
+		}
+		b, err := r.loadExisting(ctx, cfg, base)
+		if err != nil {
+			return err
+		}
+		if b.state.Kind != KindSnapshot {
+			return fmt.Errorf("%w: %s is a %s suite, not a snapshot", ErrNoSuite, base, b.state.Kind)
+		}
+		src, err := r.loadExisting(ctx, cfg, opts.From)
+		if err != nil {
+			return err
+		}
+		basePkgs, err := r.contents(ctx, b)
+		if err != nil {
+			return err
+		}
+		srcPkgs, err := r.contents(ctx, src)
+		if err != nil {
+			return err
+		}
+		plan, err := snapshot.PlanPicks(basePkgs.list(), srcPkgs.list(), picks)
+		if err != nil {
+			return err
+		}
+		name, err := r.newSnapshotName(ctx, opts.Name)
+		if err != nil {
+			return err
+		}
+
+		// Apply the plan to base's indexes, in the component each package
+		// comes from.
+		for _, p := range plan.Remove {
+			k := Key{p.Name, p.Version, p.Arch}
+			comp := basePkgs.component[k]
+			for _, arch := range archesFor(b.release, p.Arch) {
+				idx, err := r.index(ctx, b, comp, arch)
+				if err != nil {
+					return err
+				}
+				idx.Delete(k)
+				b.changed[indexDir(comp, arch)] = true
+			}
+		}
+		var pinned []string
+		for _, p := range plan.Add {
+			k := Key{p.Name, p.Version, p.Arch}
+			comp, st := srcPkgs.component[k], srcPkgs.stanza[k]
+			for _, arch := range archesFor(b.release, p.Arch) {
+				idx, err := r.index(ctx, b, comp, arch)
+				if err != nil {
+					return err
+				}
+				idx.Put(st)
+				b.changed[indexDir(comp, arch)] = true
+			}
+			pinned = append(pinned, st.Filename)
+		}
+		changed, err := renderIndexes(b, indexCompressions(b.release))
+		if err != nil {
+			return err
+		}
+		files := changed
+		rendered := map[string]bool{}
+		for _, f := range changed {
+			rendered[f.name] = true
+		}
+		for _, file := range sortedFileNames(b.release.Files) {
+			dir := file[:strings.LastIndexByte(file, '/')]
+			if rendered[file] || b.changed[dir] {
+				continue
+			}
+			h := b.release.Files[file]
+			data, err := readAll(ctx, r.st, byHashName(b.name, file, "SHA256", h.SHA256))
+			if err != nil {
+				return err
+			}
+			files = append(files, indexFile{name: file, data: data, hash: h})
+		}
+		var picked []string
+		for _, p := range picks {
+			picked = append(picked, p.String())
+		}
+		count := len(snapshot.Apply(basePkgs.list(), plan))
+		info := &SnapshotInfo{Created: r.now().UTC(), Source: src.name, SourceGeneration: src.state.Generation,
+			Base: b.name, Picks: picked, Packages: count}
+		if err := r.writeSnapshot(ctx, cfg, name, b.release, files, info, pinned); err != nil {
+			return err
+		}
+		res = &SnapshotResult{Name: name, Packages: count, Warnings: plan.Warnings}
+		return nil
+	})
+	return res, err
+}
+
+// writeSnapshot publishes a new snapshot suite: by-hash files, its record,
+// the named files and the signed Release, and pins its pool files.
+func (r *Repo) writeSnapshot(ctx context.Context, cfg Config, name string, from *Release, files []indexFile, info *SnapshotInfo, pinned []string) error {
+	if err := r.pin(ctx, pinned); err != nil {
+		return err
+	}
+	rel := &Release{
+		Origin: cfg.Origin, Label: cfg.Label, Codename: cfg.Codename, Suite: name,
+		Date:          r.now().UTC().Truncate(time.Second),
+		Architectures: from.Architectures,
+		Components:    from.Components,
+		Files:         map[string]Hashes{},
+		Description:   "snapshot of " + info.Source,
+	}
+	for _, f := range files {
+		rel.Files[f.name] = f.hash
+	}
+	state := SuiteState{Suite: name, Kind: KindSnapshot, Generation: 1, Updated: rel.Date, Snapshot: info}
+	return r.writeNewSuite(ctx, state, rel, files)
+}
+
+// writeNewSuite writes a suite that did not exist: by-hash files first,
+// then its record (the commit point), the named files, the Release files.
+func (r *Repo) writeNewSuite(ctx context.Context, state SuiteState, rel *Release, files []indexFile) error {
+	name := state.Suite
+	for _, f := range files {
+		for _, algo := range []struct{ name, sum string }{{"SHA256", f.hash.SHA256}, {"SHA512", f.hash.SHA512}} {
+			if err := r.st.Put(ctx, byHashName(name, f.name, algo.name, algo.sum), bytes.NewReader(f.data)); err != nil {
+				return err
+			}
+		}
+	}
+	if err := r.st.Sync(ctx); err != nil {
+		return err
+	}
+	state.Release = rel.Bytes()
+	if err := writeJSON(ctx, r.st, suiteStateName(name), &state); err != nil {
+		return err
+	}
+	for _, f := range files {
+		if err := r.st.Put(ctx, suiteDir(name)+f.name, bytes.NewReader(f.data)); err != nil {
+			return err
+		}
+	}
+	return r.writeRelease(ctx, name, state.Release)
+}
+
+// newSnapshotName returns the given name after checking it is valid and
+// unused (a dropped snapshot's name is never reused), or the next default
+// name.
+func (r *Repo) newSnapshotName(ctx context.Context, name string) (string, error) {
+	existing, err := r.suiteNames(ctx)
+	if err != nil {
+		return "", err
+	}
+	if name == "" {
+		return snapshot.NextName(existing, r.now()), nil
+	}
+	if err := snapshot.ValidName(name); err != nil {
+		return "", err
+	}
+	for _, e := range existing {
+		if e == name {
+			return "", fmt.Errorf("%w: a suite or snapshot named %s exists or existed; names are never reused", ErrConflict, name)
+		}
+	}
+	return name, nil
+}
+
+// loadExisting loads a suite or snapshot that must exist.
+func (r *Repo) loadExisting(ctx context.Context, cfg Config, name string) (*suite, error) {
+	_, err := r.st.Stat(ctx, suiteStateName(name))
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, ErrBadName) {
+		return nil, fmt.Errorf("%w: %s", ErrNoSuite, name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s, err := r.loadSuite(ctx, cfg, name)
+	if err != nil {
+		return nil, err
+	}
+	if s.state.Kind == KindDropped {
+		return nil, fmt.Errorf("%w: %s was dropped", ErrNoSuite, name)
+	}
+	return s, nil
+}
+
+// pin adds pool files to the pinned list.
+func (r *Repo) pin(ctx context.Context, files []string) error {
+	if len(files) == 0 {
+		return nil
+	}
+	set, err := r.pinned(ctx)
+	if err != nil {
+		return err
+	}
+	n := len(set)
+	for _, f := range files {
+		set[f] = true
+	}
+	if len(set) == n {
+		return nil
+	}
+	return r.writePinned(ctx, set)
+}
+
+func (r *Repo) pinned(ctx context.Context) (map[string]bool, error) {
+	data, err := readAll(ctx, r.st, pinnedName)
+	if errors.Is(err, fs.ErrNotExist) {
+		return map[string]bool{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	set := map[string]bool{}
+	for _, line := range strings.Split(string(data), "\n") {
+		if line != "" {
+			set[line] = true
+		}
+	}
+	return set, nil
+}
+
+func (r *Repo) writePinned(ctx context.Context, set map[string]bool) error {
+	names := make([]string, 0, len(set))
+	for n := range set {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var b bytes.Buffer
+	for _, n := range names {
+		b.WriteString(n)
+		b.WriteByte('\n')
+	}
+	return r.st.Put(ctx, pinnedName, &b)
+}
+
+// suiteContents is everything in a suite, once per package.
+type suiteContents struct {
+	stanza    map[Key]*Stanza
+	component map[Key]string
+}
+
+func (c *suiteContents) list() []snapshot.Package {
+	out := make([]snapshot.Package, 0, len(c.stanza))
+	for k, st := range c.stanza {
+		f := stanzaFields(st.Text, "Depends", "Pre-Depends", "Provides")
+		out = append(out, snapshot.Package{Name: k.Package, Version: k.Version, Arch: k.Architecture,
+			Depends: f["Depends"], PreDepends: f["Pre-Depends"], Provides: f["Provides"]})
+	}
+	return out
+}
+
+// contents reads every index of a suite.
+func (r *Repo) contents(ctx context.Context, s *suite) (*suiteContents, error) {
+	c := &suiteContents{stanza: map[Key]*Stanza{}, component: map[Key]string{}}
+	for file := range s.release.Files {
+		comp, arch, ok := splitIndexName(file)
+		if !ok || !strings.HasSuffix(file, "/Packages") {
+			continue
+		}
+		idx, err := r.index(ctx, s, comp, arch)
+		if err != nil {
+			return nil, err
+		}
+		for k, st := range idx.byKey {
+			c.stanza[k] = st
+			c.component[k] = comp
+		}
+	}
+	return c, nil
+}
+
+// archesFor lists the index architectures a package of arch goes into.
+func archesFor(rel *Release, arch string) []string {
+	if arch != "all" {
+		return []string{arch}
+	}
+	return rel.Architectures
+}
+
+// indexCompressions returns the compressed forms a Release lists.
+func indexCompressions(rel *Release) []string {
+	set := map[string]bool{}
+	for name := range rel.Files {
+		switch {
+		case strings.HasSuffix(name, "/Packages.gz"):
+			set["gz"] = true
+		case strings.HasSuffix(name, "/Packages.xz"):
+			set["xz"] = true
+		}
+	}
+	return sortedSet(set)
+}
+
+// stanzaFields extracts fields, continuation lines folded, from a stanza.
+func stanzaFields(text []byte, names ...string) map[string]string {
+	want := map[string]string{}
+	for _, n := range names {
+		want[strings.ToLower(n)] = n
+	}
+	out := map[string]string{}
+	var cur string
+	for _, line := range strings.Split(string(text), "\n") {
+		if line == "" {
+			continue
+		}
+		if line[0] == ' ' || line[0] == '\t' {
+			if cur != "" {
+				out[cur] += " " + strings.TrimSpace(line)
+			}
+			continue
+		}
+		cur = ""
+		name, value, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		if n, ok := want[strings.ToLower(name)]; ok {
+			cur = n
+			out[n] = strings.TrimSpace(value)
+		}
+	}
+	return out
+}
+
+func lockTimeout(d time.Duration) time.Duration {
+	if d == 0 {
+		return DefaultLockTimeout
+	}
+	return d
+}
