@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/debflow/debflow/snapshot"
 )
 
 // Where debflow keeps its own records, inside the repository tree.
@@ -34,6 +36,9 @@ type Config struct {
 	// IndexCompression lists the compressed forms written next to each
 	// plain Packages file ("gz", "xz").
 	IndexCompression []string `json:"index_compression"`
+	// Stages is the ordered path of the fleet: the first is the rolling
+	// suite publish feeds, every later one is fed by promote.
+	Stages []string `json:"stages"`
 }
 
 // DefaultConfig is what the first publish into an empty tree writes.
@@ -44,6 +49,7 @@ func DefaultConfig() Config {
 		Codename:         "fleet",
 		Architectures:    []string{"amd64", "arm64", "armhf"},
 		IndexCompression: []string{"gz", "xz"},
+		Stages:           append([]string(nil), snapshot.DefaultStages...),
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -134,6 +135,9 @@ func (r *Repo) publishLocked(ctx context.Context, pkgs []Package, opts PublishOp
 	if err != nil {
 		return nil, err
 	}
+	if i := slices.Index(cfg.Stages, s.name); i > 0 {
+		return nil, fmt.Errorf("%w: %s is a stage, fed by promote; publish into %s", ErrConflict, s.name, cfg.Stages[0])
+	}
 	if s.state.Kind != KindRolling {
 		return nil, fmt.Errorf("%w: %s is a %s suite; publish feeds rolling suites only", ErrConflict, s.name, s.state.Kind)
 	}
@@ -254,7 +258,7 @@ func (r *Repo) publishLocked(ctx context.Context, pkgs []Package, opts PublishOp
 			return nil, err
 		}
 	}
-	if err := r.commit(ctx, cfg, s, files, validFor); err != nil {
+	if err := r.commit(ctx, cfg, s, files, validFor, nil); err != nil {
 		return nil, err
 	}
 	res.Generation = s.state.Generation

@@ -41,7 +41,7 @@ func (r *Repo) Refresh(ctx context.Context, validFor, lockTimeout time.Duration)
 			if validFor > 0 {
 				vf = validFor
 			}
-			if err := r.commit(ctx, cfg, s, nil, vf); err != nil {
+			if err := r.commit(ctx, cfg, s, nil, vf, nil); err != nil {
 				return fmt.Errorf("refreshing %s: %w", name, err)
 			}
 			res.Suites = append(res.Suites, name)

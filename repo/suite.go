@@ -196,7 +196,10 @@ func renderIndexes(s *suite, compressions []string) ([]indexFile, error) {
 // first, then the state (the commit point), then the named indexes, and the
 // Release files last. Files listed in the old Release but not the new are
 // retired rather than deleted.
-func (r *Repo) commit(ctx context.Context, cfg Config, s *suite, files []indexFile, validFor time.Duration) error {
+//
+// edit, when not nil, adjusts the new Release before it is written (a
+// stage takes its snapshot's description and names the snapshot).
+func (r *Repo) commit(ctx context.Context, cfg Config, s *suite, files []indexFile, validFor time.Duration, edit func(old, rel *Release)) error {
 	now := r.now().UTC().Truncate(time.Second)
 	old := s.release
 	rel := *old
@@ -227,6 +230,9 @@ func (r *Repo) commit(ctx context.Context, cfg Config, s *suite, files []indexFi
 	}
 	rel.Architectures = suiteArchitectures(cfg, &rel)
 	rel.Components = suiteComponents(&rel)
+	if edit != nil {
+		edit(old, &rel)
+	}
 
 	for _, f := range files {
 		for _, algo := range []struct{ name, sum string }{{"SHA256", f.hash.SHA256}, {"SHA512", f.hash.SHA512}} {

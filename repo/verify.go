@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/debflow/debflow/signing"
+	"github.com/debflow/debflow/snapshot"
 )
 
 // Problem is one thing verify found wrong.
@@ -86,6 +87,20 @@ func (r *Repo) Verify(ctx context.Context, keyring *signing.Keyring) (*VerifyRep
 			problem(dir+"InRelease", "signed text differs from Release")
 		}
 
+		if s.state.Kind == KindStage {
+			var h []snapshot.Promotion
+			if _, err := readJSON(ctx, r.st, historyName(name), &h); err != nil || len(h) == 0 || h[len(h)-1].Snapshot != s.state.Serves {
+				problem(historyName(name), "the last promotion recorded is not %s, which the stage serves", s.state.Serves)
+			}
+			snap, err := r.loadSuiteReadOnly(ctx, cfg, s.state.Serves)
+			if err != nil {
+				problem(dir+"Release", "serves snapshot %s: %v", s.state.Serves, err)
+			} else {
+				for _, p := range checkStage(s, snap) {
+					problem(dir+"Release", "%s", p)
+				}
+			}
+		}
 		for _, file := range sortedFileNames(s.release.Files) {
 			want := s.release.Files[file]
 			rep.Indexes++

@@ -102,6 +102,9 @@ run any command.`,
 		newServeCmd(&g, e),
 		newGCCmd(&g, e),
 		newSnapshotCmd(&g, e),
+		newPromoteCmd(&g, e),
+		newStatusCmd(&g, e),
+		newHistoryCmd(&g, e),
 	)
 	return root
 }

@@ -16,6 +16,7 @@ type sourcesOptions struct {
 	format      string
 	components  []string
 	snapshot    string
+	preferences bool
 }
 
 func newSourcesCmd(g *globalOptions, e env) *cobra.Command {
@@ -26,10 +27,29 @@ func newSourcesCmd(g *globalOptions, e env) *cobra.Command {
 		Long: `Sources prints a deb822 .sources entry for devices. Its Signed-By embeds
 the armored public key (apt >= 2.3.10, Debian 12), or names a keyring on
 the device with --keyring-path. --format list prints the one-line format
-for old devices, which needs --keyring-path.`,
+for old devices, which needs --keyring-path.
+
+--preferences prints, instead, the apt preferences entry (for
+/etc/apt/preferences.d/) that pins the stage at priority 1001: apt never
+downgrades on its own, and with this pin a device follows a rollback of its
+stage down to the older version.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			suite := o.stage
+			if o.preferences {
+				cfg := repo.DefaultConfig()
+				if g.repo != "" {
+					st, err := openStorage(g)
+					if err != nil {
+						return err
+					}
+					if cfg, _, err = repo.LoadConfig(cmd.Context(), st); err != nil {
+						return err
+					}
+				}
+				fmt.Fprint(e.stdout, repo.Preferences(cfg, suite))
+				return nil
+			}
 			if o.snapshot != "" {
 				suite = o.snapshot
 			}
@@ -57,13 +77,13 @@ for old devices, which needs --keyring-path.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.url, "url", "", "where devices reach the repository root (required)")
+	f.StringVar(&o.url, "url", "", "where devices reach the repository root (required, except with --preferences)")
 	f.StringVar(&o.stage, "stage", "development", "the suite the devices follow")
 	f.StringVar(&o.keyring, "keyring", "", "public key to embed (default: the public part of --key)")
 	f.StringVar(&o.keyringPath, "keyring-path", "", "name this keyring on the device instead of embedding the key")
 	f.StringVar(&o.format, "format", "deb822", "deb822 or list")
 	f.StringVar(&o.snapshot, "snapshot", "", "follow this snapshot instead of a stage")
+	f.BoolVar(&o.preferences, "preferences", false, "print an apt preferences entry pinning the stage above 1000 (devices then follow rollbacks), using --repo's Origin and Label")
 	f.StringSliceVar(&o.components, "component", []string{"main"}, "components")
-	cmd.MarkFlagRequired("url")
 	return cmd
 }

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/debflow/debflow/repo"
+)
+
+type promoteOptions struct {
+	to          string
+	force       bool
+	validFor    time.Duration
+	lockTimeout time.Duration
+}
+
+func newPromoteCmd(g *globalOptions, e env) *cobra.Command {
+	var o promoteOptions
+	cmd := &cobra.Command{
+		Use:   "promote --repo DIR --key FILE SNAPSHOT --to STAGE [--force]",
+		Short: "Make a stage serve a snapshot, unmodified",
+		Long: `Promote makes a stage (canary, production, ...) serve a snapshot: the same
+package indexes byte for byte and the same pool files. Its Release differs
+only in Suite, Date, Valid-Until and a Snapshot field naming what it serves.
+
+Stages are ordered (development -> canary -> production by default, in
+.debflow/config.json). Any snapshot may enter the first stage after
+development; each later stage takes a snapshot only after the stage before
+it had it. --force overrides this, and the history records it.
+
+Promoting an older snapshot rolls the stage back, with a Date later than
+the stage's previous one (apt ignores an older Date); devices follow it down
+with the pin that 'debflow sources --preferences' prints. Promoting the
+snapshot a stage serves already is a successful no-op.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.to == "" {
+				return usagef("--to STAGE is required")
+			}
+			r, err := openRepo(g, e, true)
+			if err != nil {
+				return err
+			}
+			res, err := r.Promote(cmd.Context(), args[0], o.to, repo.PromoteOptions{Force: o.force, ValidFor: o.validFor, LockTimeout: o.lockTimeout})
+			if err != nil {
+				return err
+			}
+			if g.json {
+				return printJSON(e, res)
+			}
+			switch {
+			case res.NoOp:
+				fmt.Fprintf(e.stdout, "%s serves %s already\n", res.Stage, res.Snapshot)
+			default:
+				what := "promoted"
+				if res.Rollback {
+					what = "rolled back"
+				}
+				if res.Forced {
+					what += " (forced)"
+				}
+				from := res.Previous
+				if from == "" {
+					from = "nothing"
+				}
+				fmt.Fprintf(e.stdout, "%s %s: %s -> %s\n", what, res.Stage, from, res.Snapshot)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.to, "to", "", "the stage (required)")
+	f.BoolVar(&o.force, "force", false, "override the order rule (recorded in the history)")
+	f.DurationVar(&o.validFor, "valid-for", 0, "write Valid-Until = Date + this for the stage")
+	f.DurationVar(&o.lockTimeout, "lock-timeout", repo.DefaultLockTimeout, "how long to wait for a publisher")
+	return cmd
+}
+
+func newStatusCmd(g *globalOptions, e env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "status --repo DIR",
+		Short: "List every stage with the snapshot it serves and since when",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			r, err := openRepo(g, e, false)
+			if err != nil {
+				return err
+			}
+			st, err := r.Status(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if g.json {
+				return printJSON(e, st)
+			}
+			fmt.Fprintf(e.stdout, "%-14s  %-16s  %-20s  %s\n", "STAGE", "SERVES", "SINCE", "RELEASE DATE")
+			for _, s := range st {
+				serves := s.Serves
+				switch {
+				case s.Rolling:
+					serves = "(rolling)"
+				case serves == "":
+					serves = "-"
+				}
+				fmt.Fprintf(e.stdout, "%-14s  %-16s  %-20s  %s\n", s.Stage, serves, dash(s.Since), dash(s.Date))
+			}
+			return nil
+		},
+	}
+}
+
+func newHistoryCmd(g *globalOptions, e env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "history --repo DIR STAGE",
+		Short: "Show a stage's promotions: when, from which snapshot to which, forced, by whom",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := openRepo(g, e, false)
+			if err != nil {
+				return err
+			}
+			h, err := r.History(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if g.json {
+				return printJSON(e, h)
+			}
+			for _, p := range h {
+				forced := ""
+				if p.Forced {
+					forced = " (forced)"
+				}
+				fmt.Fprintf(e.stdout, "%s  %s -> %s%s  by %s\n", p.When, dash(p.Previous), p.Snapshot, forced, p.By)
+			}
+			return nil
+		},
+	}
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
