@@ -68,6 +68,32 @@ apt_opts=(-o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts="$A/sources
 apt-get "${apt_opts[@]}" update
 apt-cache "${apt_opts[@]}" policy hello-fleet
 (cd "$DEMO" && apt-get "${apt_opts[@]}" download hello-fleet)
+step "A second build (version 1.1.0 of the example) reaches development"
+deb2=$("$DEBFLOW" build --spec testdata/example/nfpm.yaml --out "$DEMO/out" --version 1.1.0 --key "$DEMO/signing.asc")
+"$DEBFLOW" publish --key "$DEMO/signing.asc" "$deb2"
+
+step "The release manager: a snapshot of development, then a pick and a diff"
+first=$("$DEBFLOW" snapshot create --key "$DEMO/signing.asc" --name 2026-01-05)
+echo "snapshot: $first"
+deb3=$("$DEBFLOW" build --spec testdata/example/nfpm.yaml --out "$DEMO/out" --version 1.1.1 --key "$DEMO/signing.asc")
+"$DEBFLOW" publish --key "$DEMO/signing.asc" "$deb3"
+fixed=$("$DEBFLOW" snapshot pick --key "$DEMO/signing.asc" "$first" hello-fleet=1.1.1 --name 2026-01-06)
+echo "picked: $fixed"
+"$DEBFLOW" snapshot diff "$first" "$fixed"
+"$DEBFLOW" snapshot list
+
+step "The merge pipeline: promote to canary, then to production (unmodified)"
+"$DEBFLOW" promote --key "$DEMO/signing.asc" "$fixed" --to canary
+"$DEBFLOW" promote --key "$DEMO/signing.asc" "$fixed" --to production
+cmp "$DEMO/repo/dists/$fixed/main/binary-amd64/Packages.xz" "$DEMO/repo/dists/production/main/binary-amd64/Packages.xz" && echo "production's indexes are the snapshot's, byte for byte"
+"$DEBFLOW" status
+"$DEBFLOW" verify --key "$DEMO/signing.asc"
+
+step "A production device: apt follows the production stage, pinned so that it follows rollbacks"
+"$DEBFLOW" sources --key "$DEMO/signing.asc" --url "http://127.0.0.1:$port" --stage production > "$A/sources.list.d/fleet.sources"
+"$DEBFLOW" sources --stage production --preferences | tee "$A/preferences.d/fleet.pref"
+apt-get "${apt_opts[@]}" update
+apt-cache "${apt_opts[@]}" policy hello-fleet
 kill $server; wait $server 2>/dev/null || true
 echo
 echo "demo done: everything is under $DEMO"
