@@ -74,7 +74,7 @@ func Build(ctx context.Context, spec *Spec, opts Options) (Result, error) {
 	}()
 	h := sha256.New()
 	counter := &countingWriter{}
-	err = WriteDeb(io.MultiWriter(tmp, h, counter), plan.Package, DebOptions{
+	err = WriteDebContext(ctx, io.MultiWriter(tmp, h, counter), plan.Package, DebOptions{
 		Compression: plan.Compression,
 		ModTime:     plan.ModTime,
 		Signer:      opts.Signer,

@@ -3,6 +3,7 @@ package build
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"crypto/md5"
 	"encoding/hex"
 	"fmt"
@@ -71,6 +72,12 @@ type DebOptions struct {
 // origin signature (_gpgorigin) over debian-binary, the control member and
 // the data member, as stored, is appended.
 func WriteDeb(w io.Writer, pkg *Package, opts DebOptions) error {
+	return WriteDebContext(context.Background(), w, pkg, opts)
+}
+
+// WriteDebContext is WriteDeb that stops, with ctx's error, when ctx is
+// done (an interrupted build of a large tree).
+func WriteDebContext(ctx context.Context, w io.Writer, pkg *Package, opts DebOptions) error {
 	entries, err := completeTree(pkg.Entries)
 	if err != nil {
 		return err
@@ -82,7 +89,7 @@ func WriteDeb(w io.Writer, pkg *Package, opts DebOptions) error {
 	defer os.Remove(spool.Name())
 	defer spool.Close()
 
-	sums, installedKiB, err := writeDataTar(spool, entries, opts)
+	sums, installedKiB, err := writeDataTar(ctx, spool, entries, opts)
 	if err != nil {
 		return err
 	}
@@ -204,7 +211,7 @@ func parentDir(p string) string {
 	return p[:i]
 }
 
-func writeDataTar(w io.Writer, entries []tarEntry, opts DebOptions) (md5sums map[string]string, installedKiB int64, err error) {
+func writeDataTar(ctx context.Context, w io.Writer, entries []tarEntry, opts DebOptions) (md5sums map[string]string, installedKiB int64, err error) {
 	cw, err := compress.NewWriter(w, opts.Compression)
 	if err != nil {
 		return nil, 0, err
@@ -212,6 +219,9 @@ func writeDataTar(w io.Writer, entries []tarEntry, opts DebOptions) (md5sums map
 	tw := tar.NewWriter(cw)
 	md5sums = map[string]string{}
 	for _, e := range entries {
+		if err := ctx.Err(); err != nil {
+			return nil, 0, err
+		}
 		hdr := tarHeader(e, opts.ModTime)
 		if e.Kind != KindFile {
 			installedKiB++
@@ -220,7 +230,7 @@ func writeDataTar(w io.Writer, entries []tarEntry, opts DebOptions) (md5sums map
 			}
 			continue
 		}
-		sum, size, err := copyFile(tw, hdr, e.Source)
+		sum, size, err := copyFile(ctx, tw, hdr, e.Source)
 		if err != nil {
 			return nil, 0, fmt.Errorf("%s (from %s): %w", e.Path, e.Source, err)
 		}
@@ -239,7 +249,7 @@ func writeDataTar(w io.Writer, entries []tarEntry, opts DebOptions) (md5sums map
 // copyFile writes one regular file into the tar and returns its md5. The
 // size is taken from the open file, and a file that changes size while it
 // is copied is an error rather than a corrupt archive.
-func copyFile(tw *tar.Writer, hdr *tar.Header, src string) (string, int64, error) {
+func copyFile(ctx context.Context, tw *tar.Writer, hdr *tar.Header, src string) (string, int64, error) {
 	f, err := os.Open(src)
 	if err != nil {
 		return "", 0, err
@@ -257,7 +267,7 @@ func copyFile(tw *tar.Writer, hdr *tar.Header, src string) (string, int64, error
 		return "", 0, err
 	}
 	h := md5.New()
-	n, err := io.Copy(io.MultiWriter(tw, h), f)
+	n, err := io.Copy(io.MultiWriter(tw, h), ctxReader{ctx, f})
 	if err != nil {
 		return "", 0, err
 	}
@@ -353,4 +363,17 @@ func insertAfter(p debian.Paragraph, after string, f debian.Field) debian.Paragr
 		}
 	}
 	return append(p, f)
+}
+
+// ctxReader stops reading once ctx is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }

@@ -113,6 +113,12 @@ run any command.`,
 func Execute(version string, args []string, e env) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		// The first signal cancels ctx so that work can stop cleanly; from
+		// then on the default action is back, and a second one kills.
+		<-ctx.Done()
+		stop()
+	}()
 	root := newRootCmd(version, e)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
