@@ -39,6 +39,13 @@ func (c *crashAfter) Put(ctx context.Context, name string, r io.Reader) error {
 	return c.Storage.Put(ctx, name, r)
 }
 
+func (c *crashAfter) Copy(ctx context.Context, src, dst string) error {
+	if err := c.write(); err != nil {
+		return err
+	}
+	return c.Storage.Copy(ctx, src, dst)
+}
+
 func (c *crashAfter) Delete(ctx context.Context, name string) error {
 	if err := c.write(); err != nil {
 		return err

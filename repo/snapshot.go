@@ -80,15 +80,11 @@ func (r *Repo) CreateSnapshot(ctx context.Context, opts SnapshotOptions) (*Snaps
 		var pinned []string
 		for _, file := range sortedFileNames(src.release.Files) {
 			h := src.release.Files[file]
-			data, err := readAll(ctx, r.st, byHashName(src.name, file, "SHA256", h.SHA256))
-			if err != nil {
-				return fmt.Errorf("snapshot of %s: %w", src.name, err)
-			}
-			files = append(files, indexFile{name: file, data: data, hash: h})
-			if strings.HasSuffix(file, "/Packages") {
-				idx, err := ParseIndex(data)
+			files = append(files, indexFile{name: file, hash: h, src: byHashName(src.name, file, "SHA256", h.SHA256)})
+			if comp, arch, ok := splitIndexName(file); ok && strings.HasSuffix(file, "/Packages") {
+				idx, err := r.index(ctx, src, comp, arch)
 				if err != nil {
-					return fmt.Errorf("%s: %s: %w", src.name, file, err)
+					return fmt.Errorf("snapshot of %s: %w", src.name, err)
 				}
 				for k, st := range idx.byKey {
 					pkgs[k] = true
@@ -197,11 +193,7 @@ func (r *Repo) PickSnapshot(ctx context.Context, base string, picks []snapshot.P
 				continue
 			}
 			h := b.release.Files[file]
-			data, err := readAll(ctx, r.st, byHashName(b.name, file, "SHA256", h.SHA256))
-			if err != nil {
-				return err
-			}
-			files = append(files, indexFile{name: file, data: data, hash: h})
+			files = append(files, indexFile{name: file, hash: h, src: byHashName(b.name, file, "SHA256", h.SHA256)})
 		}
 		var picked []string
 		for _, p := range picks {
@@ -245,10 +237,8 @@ func (r *Repo) writeSnapshot(ctx context.Context, cfg Config, name string, from 
 func (r *Repo) writeNewSuite(ctx context.Context, state SuiteState, rel *Release, files []indexFile) error {
 	name := state.Suite
 	for _, f := range files {
-		for _, algo := range []struct{ name, sum string }{{"SHA256", f.hash.SHA256}, {"SHA512", f.hash.SHA512}} {
-			if err := r.st.Put(ctx, byHashName(name, f.name, algo.name, algo.sum), bytes.NewReader(f.data)); err != nil {
-				return err
-			}
+		if err := r.storeByHash(ctx, name, f); err != nil {
+			return err
 		}
 	}
 	if err := r.st.Sync(ctx); err != nil {
@@ -259,7 +249,7 @@ func (r *Repo) writeNewSuite(ctx context.Context, state SuiteState, rel *Release
 		return err
 	}
 	for _, f := range files {
-		if err := r.st.Put(ctx, suiteDir(name)+f.name, bytes.NewReader(f.data)); err != nil {
+		if err := r.storeNamed(ctx, name, f); err != nil {
 			return err
 		}
 	}

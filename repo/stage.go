@@ -90,11 +90,7 @@ func (r *Repo) Promote(ctx context.Context, snap, stage string, opts PromoteOpti
 		}
 		for _, name := range sortedFileNames(src.release.Files) {
 			h := src.release.Files[name]
-			data, err := readAll(ctx, r.st, byHashName(src.name, name, "SHA256", h.SHA256))
-			if err != nil {
-				return fmt.Errorf("promoting %s: %w", snap, err)
-			}
-			files = append(files, indexFile{name: name, data: data, hash: h})
+			files = append(files, indexFile{name: name, hash: h, src: byHashName(src.name, name, "SHA256", h.SHA256)})
 			st.changed[name[:strings.LastIndexByte(name, '/')]] = true
 		}
 		validFor := time.Duration(st.state.ValidFor)

@@ -47,6 +47,11 @@ type Storage interface {
 	Stat(ctx context.Context, name string) (ObjectInfo, error)
 	// Delete removes an object; a missing one is not an error.
 	Delete(ctx context.Context, name string) error
+	// Copy makes dst an object with src's content, atomically as Put does.
+	// An implementation may share storage between the two (a hard link, a
+	// server-side copy), so debflow copies only content-addressed objects
+	// (by-hash files), which nobody edits in place.
+	Copy(ctx context.Context, src, dst string) error
 	// Sync makes every Put and Delete that has returned durable, across a
 	// power loss. Readers see a Put's object as soon as Put returns; Sync
 	// is about the disk. Publishers call it between steps whose order

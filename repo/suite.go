@@ -84,12 +84,8 @@ func (r *Repo) repair(ctx context.Context, s *suite) error {
 		if h.SHA256 == "" {
 			continue
 		}
-		data, err := readAll(ctx, r.st, byHashName(s.name, name, "SHA256", h.SHA256))
-		if err != nil {
+		if err := r.storeNamed(ctx, s.name, indexFile{name: name, hash: h}); err != nil {
 			return fmt.Errorf("suite %s: repairing %s: %w", s.name, name, err)
-		}
-		if err := r.st.Put(ctx, suiteDir(s.name)+name, bytes.NewReader(data)); err != nil {
-			return err
 		}
 	}
 	return r.writeRelease(ctx, s.name, s.state.Release)
@@ -137,11 +133,47 @@ func sortedFileNames(m map[string]Hashes) []string {
 	return names
 }
 
-// indexFile is one rendered index file, ready to be written.
+// indexFile is one index file, ready to be written: rendered (data), or
+// the same content as an object that exists already (src, a by-hash file of
+// another suite), which is then copied without being read.
 type indexFile struct {
 	name string // relative to dists/SUITE/
 	data []byte
+	src  string
 	hash Hashes
+}
+
+// storeByHash writes an index file's by-hash objects: the SHA256 one, and
+// the SHA512 one (apt fetches by the strongest hash a Release lists) as a
+// copy of it.
+func (r *Repo) storeByHash(ctx context.Context, suite string, f indexFile) error {
+	h256 := byHashName(suite, f.name, "SHA256", f.hash.SHA256)
+	var err error
+	if f.src != "" {
+		err = r.st.Copy(ctx, f.src, h256)
+	} else {
+		err = r.st.Put(ctx, h256, bytes.NewReader(f.data))
+	}
+	if err != nil {
+		return err
+	}
+	return r.st.Copy(ctx, h256, byHashName(suite, f.name, "SHA512", f.hash.SHA512))
+}
+
+// storeNamed writes an index file under its name. It is written as a file
+// of its own, not shared with the by-hash object (Copy may hard-link): a
+// named file is what people and tools overwrite by hand, in place, and the
+// by-hash objects are debflow's record, which that must not reach.
+func (r *Repo) storeNamed(ctx context.Context, suite string, f indexFile) error {
+	if f.data != nil {
+		return r.st.Put(ctx, suiteDir(suite)+f.name, bytes.NewReader(f.data))
+	}
+	rc, err := r.st.Get(ctx, byHashName(suite, f.name, "SHA256", f.hash.SHA256))
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	return r.st.Put(ctx, suiteDir(suite)+f.name, rc)
 }
 
 // render compresses and hashes the changed indexes, in parallel.
@@ -235,10 +267,8 @@ func (r *Repo) commit(ctx context.Context, cfg Config, s *suite, files []indexFi
 	}
 
 	for _, f := range files {
-		for _, algo := range []struct{ name, sum string }{{"SHA256", f.hash.SHA256}, {"SHA512", f.hash.SHA512}} {
-			if err := r.st.Put(ctx, byHashName(s.name, f.name, algo.name, algo.sum), bytes.NewReader(f.data)); err != nil {
-				return err
-			}
+		if err := r.storeByHash(ctx, s.name, f); err != nil {
+			return err
 		}
 	}
 
@@ -288,7 +318,7 @@ func (r *Repo) commit(ctx context.Context, cfg Config, s *suite, files []indexFi
 	}
 
 	for _, f := range files {
-		if err := r.st.Put(ctx, suiteDir(s.name)+f.name, bytes.NewReader(f.data)); err != nil {
+		if err := r.storeNamed(ctx, s.name, f); err != nil {
 			return err
 		}
 	}

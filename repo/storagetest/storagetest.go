@@ -42,6 +42,8 @@ func Run(t *testing.T, newStorage func(t *testing.T) repo.Storage) {
 		{"PutInProgressInvisible", testPutInProgress},
 		{"FailedPut", testFailedPut},
 		{"BadNames", testBadNames},
+		{"Copy", testCopy},
+		{"Sync", testSync},
 		{"LockExclusion", testLockExclusion},
 		{"LockWaiting", testLockWaiting},
 		{"LockTimeout", testLockTimeout},
@@ -356,6 +358,12 @@ func testBadNames(t *testing.T, s repo.Storage) {
 		if err := s.Delete(ctx, name); !errors.Is(err, repo.ErrBadName) {
 			t.Errorf("Delete(%q) = %v, want ErrBadName", name, err)
 		}
+		if err := s.Copy(ctx, name, "ok/name"); !errors.Is(err, repo.ErrBadName) {
+			t.Errorf("Copy(%q, ...) = %v, want ErrBadName", name, err)
+		}
+		if err := s.Copy(ctx, "ok/name", name); !errors.Is(err, repo.ErrBadName) {
+			t.Errorf("Copy(..., %q) = %v, want ErrBadName", name, err)
+		}
 	}
 	for _, prefix := range []string{"/", "/a", "../", "a//", "./", "a/../", "a\x00"} {
 		if _, err := s.List(ctx, prefix); !errors.Is(err, repo.ErrBadName) {
@@ -483,4 +491,40 @@ func testLockTimeout(t *testing.T, s repo.Storage) {
 		t.Fatal(err)
 	}
 	lock(t, s, "publisher B")()
+}
+
+// testCopy: a copy has the source's content, replaces its target whole,
+// and keeps its content when the source is replaced later (debflow never
+// edits an object in place, so sharing storage is allowed).
+func testCopy(t *testing.T, s repo.Storage) {
+	ctx := t.Context()
+	put(t, s, "dists/a/by-hash/x", []byte("first"))
+	put(t, s, "dists/b/by-hash/x", []byte("old target"))
+	if err := s.Copy(ctx, "dists/a/by-hash/x", "dists/b/by-hash/x"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Copy(ctx, "dists/a/by-hash/x", "dists/c/new/dir/x"); err != nil {
+		t.Fatal(err)
+	}
+	put(t, s, "dists/a/by-hash/x", []byte("second"))
+	for _, name := range []string{"dists/b/by-hash/x", "dists/c/new/dir/x"} {
+		if got := string(get(t, s, name)); got != "first" {
+			t.Errorf("%s = %q after its source was replaced, want %q", name, got, "first")
+		}
+	}
+	if err := s.Copy(ctx, "dists/missing", "dists/d"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Copy of a missing object = %v, want fs.ErrNotExist", err)
+	}
+	wantMissing(t, s, "dists/d")
+}
+
+// testSync: Sync succeeds on an empty and on a written storage.
+func testSync(t *testing.T, s repo.Storage) {
+	if err := s.Sync(t.Context()); err != nil {
+		t.Fatalf("Sync on an empty storage: %v", err)
+	}
+	put(t, s, "a", []byte("x"))
+	if err := s.Sync(t.Context()); err != nil {
+		t.Fatalf("Sync: %v", err)
+	}
 }
