@@ -406,31 +406,38 @@ func indexCompressions(rel *Release) []string {
 }
 
 // stanzaFields extracts fields, continuation lines folded, from a stanza.
+// It runs for every package of a suite on a pick, so it scans the bytes
+// rather than splitting them.
 func stanzaFields(text []byte, names ...string) map[string]string {
-	want := map[string]string{}
-	for _, n := range names {
-		want[strings.ToLower(n)] = n
-	}
 	out := map[string]string{}
-	var cur string
-	for _, line := range strings.Split(string(text), "\n") {
-		if line == "" {
+	cur := ""
+	for rest := text; len(rest) > 0; {
+		line := rest
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			line, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = nil
+		}
+		if len(line) == 0 {
 			continue
 		}
 		if line[0] == ' ' || line[0] == '\t' {
 			if cur != "" {
-				out[cur] += " " + strings.TrimSpace(line)
+				out[cur] += " " + string(bytes.TrimSpace(line))
 			}
 			continue
 		}
 		cur = ""
-		name, value, ok := strings.Cut(line, ":")
-		if !ok {
+		colon := bytes.IndexByte(line, ':')
+		if colon < 0 {
 			continue
 		}
-		if n, ok := want[strings.ToLower(name)]; ok {
-			cur = n
-			out[n] = strings.TrimSpace(value)
+		for _, n := range names {
+			if len(n) == colon && strings.EqualFold(string(line[:colon]), n) {
+				cur = n
+				out[n] = string(bytes.TrimSpace(line[colon+1:]))
+				break
+			}
 		}
 	}
 	return out
