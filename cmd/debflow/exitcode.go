@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/debflow/debflow/build"
+	"github.com/debflow/debflow/ci"
 	"github.com/debflow/debflow/internal/compress"
 	"github.com/debflow/debflow/internal/debfile"
 	"github.com/debflow/debflow/repo"
@@ -19,6 +20,12 @@ func exitCode(err error) int {
 	switch {
 	case errors.As(err, &verify):
 		return exitVerify
+	case errors.Is(err, ci.ErrNotReported):
+		return exitNotReported
+	case errors.Is(err, ci.ErrStageMap), errors.Is(err, ci.ErrConfig):
+		return exitUsage
+	case errors.Is(err, ci.ErrEvent), errors.Is(err, ci.ErrStageFile):
+		return exitInput
 	case errors.Is(err, repo.ErrConflict), errors.Is(err, repo.ErrLockTimeout), errors.Is(err, snapshot.ErrOutOfOrder):
 		return exitConflict
 	case errors.Is(err, debfile.ErrInvalid), errors.Is(err, repo.ErrBadSuiteName), errors.Is(err, repo.ErrBadComponent),

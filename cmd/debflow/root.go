@@ -50,6 +50,9 @@ const (
 	exitKey      = 4 // missing, wrong or unusable key
 	exitConflict = 5 // refused: a version reused with other bytes, a lock not obtained
 	exitVerify   = 6 // verification found problems
+	// a promotion happened, but GitHub could not be told (deployment
+	// status or pull request comment); see ci.ErrNotReported
+	exitNotReported = 7
 )
 
 const exitCodeHelp = `Exit status:
@@ -60,6 +63,7 @@ const exitCodeHelp = `Exit status:
   4  key missing, wrong passphrase, or not a secret key
   5  refused: conflicts with the repository, or the lock was not obtained
   6  verification found problems
+  7  promoted, but GitHub was not told (github promote: deployment status or comment failed)
 `
 
 // usageError marks errors in how debflow was called.
@@ -105,6 +109,7 @@ run any command.`,
 		newPromoteCmd(&g, e),
 		newStatusCmd(&g, e),
 		newHistoryCmd(&g, e),
+		newGitHubCmd(&g, e),
 	)
 	return root
 }

@@ -1,0 +1,117 @@
+package ci
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/debflow/debflow/repo"
+	"github.com/debflow/debflow/snapshot"
+)
+
+// ProposeRepo is what Propose needs of a debflow repository; *repo.Repo
+// has it.
+type ProposeRepo interface {
+	Snapshot(ctx context.Context, name string) (*repo.SnapshotEntry, error)
+	Contents(ctx context.Context, name string) ([]snapshot.Package, error)
+}
+
+// ProposeRequest is a release manager's proposal.
+type ProposeRequest struct {
+	Snapshot string
+	File     string // the stage file's path in the IaC repository
+	Base     string // the IaC branch of the stage
+	Branch   string // the new branch; default ProposalBranch(Base, Snapshot)
+}
+
+// ProposeReport says what Propose did.
+type ProposeReport struct {
+	NoOp     bool   `json:"noop,omitempty"`     // the file names the snapshot on Base already: nothing was proposed
+	Previous string `json:"previous,omitempty"` // what the file named on Base
+	Branch   string `json:"branch,omitempty"`
+	Number   int    `json:"number,omitempty"`
+	URL      string `json:"url,omitempty"` // the pull request's web page
+}
+
+// ProposalBranch is the default branch of a proposal.
+func ProposalBranch(base, snap string) string {
+	return "debflow/promote-" + snap + "-to-" + base
+}
+
+// Propose opens a pull request against Base that changes the stage file
+// to name Snapshot: it reads the file at Base's head through the contents
+// API, creates a branch there, commits the changed file on it, and opens
+// the pull request, whose body carries the snapshot's provenance and the
+// diff from the snapshot the file named. Everything is read and rendered
+// before the first write; a branch left without a pull request by a later
+// failure is deleted.
+func Propose(ctx context.Context, gh *Client, r ProposeRepo, req ProposeRequest) (*ProposeReport, error) {
+	entry, err := r.Snapshot(ctx, req.Snapshot)
+	if err != nil {
+		return nil, err
+	}
+	head, err := gh.BranchHead(ctx, req.Base)
+	if err != nil {
+		return nil, err
+	}
+	file, err := gh.GetFile(ctx, req.File, head)
+	if err != nil {
+		return nil, err
+	}
+	var old []byte
+	p := Proposal{Snapshot: req.Snapshot, Base: req.Base, File: req.File, Info: entry.Info}
+	if file != nil {
+		old = file.Content
+		if p.Previous, err = ReadStageSnapshot(old); err != nil {
+			return nil, fmt.Errorf("%s on %s: %w", req.File, req.Base, err)
+		}
+	}
+	rep := &ProposeReport{Previous: p.Previous}
+	if p.Previous == req.Snapshot {
+		rep.NoOp = true
+		return rep, nil
+	}
+	content, err := SetStageSnapshot(old, req.Snapshot)
+	if err != nil {
+		return nil, fmt.Errorf("%s on %s: %w", req.File, req.Base, err)
+	}
+	p.Changes, p.DiffErr = diffServed(ctx, r, p.Previous, req.Snapshot)
+
+	rep.Branch = req.Branch
+	if rep.Branch == "" {
+		rep.Branch = ProposalBranch(req.Base, req.Snapshot)
+	}
+	if err := gh.CreateBranch(ctx, rep.Branch, head); err != nil {
+		var apiErr *APIError
+		if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusUnprocessableEntity {
+			return nil, fmt.Errorf("%w (is branch %s left from an earlier proposal? delete it, or give --branch)", err, rep.Branch)
+		}
+		return nil, err
+	}
+	put := FileUpdate{
+		Path:    req.File,
+		Branch:  rep.Branch,
+		Message: fmt.Sprintf("%s: serve snapshot %s", req.Base, req.Snapshot),
+		Content: content,
+	}
+	if file != nil {
+		put.SHA = file.SHA
+	}
+	if err := gh.PutFile(ctx, put); err != nil {
+		return nil, cleanUp(ctx, gh, rep.Branch, err)
+	}
+	rep.Number, rep.URL, err = gh.CreatePull(ctx, PullRequest{Title: ProposalTitle(p), Head: rep.Branch, Base: req.Base, Body: ProposalBody(p)})
+	if err != nil {
+		return nil, cleanUp(ctx, gh, rep.Branch, err)
+	}
+	return rep, nil
+}
+
+// cleanUp deletes a proposal's branch after err, and says whether it could.
+func cleanUp(ctx context.Context, gh *Client, branch string, err error) error {
+	if derr := gh.DeleteBranch(ctx, branch); derr != nil {
+		return fmt.Errorf("%w; branch %s is left behind: %w", err, branch, derr)
+	}
+	return fmt.Errorf("%w (branch %s deleted again)", err, branch)
+}
