@@ -490,23 +490,6 @@ func TestCorpus(t *testing.T) {
 	}
 }
 
-// TestCorpusGenerators checks that the committed files are what the
-// generators make today, so that -update never changes them by surprise.
-func TestCorpusGenerators(t *testing.T) {
-	if testing.Short() {
-		t.Skip("the bombs take a few seconds to compress")
-	}
-	for _, c := range corpus {
-		data, err := os.ReadFile(filepath.Join(corpusDir, c.file))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(data, c.gen(t)) {
-			t.Errorf("%s differs from what its generator makes: run with -update and review", c.file)
-		}
-	}
-}
-
 func corpusReadme() []byte {
 	var b bytes.Buffer
 	b.WriteString(`# Malformed .deb files

@@ -58,10 +58,8 @@ func TestValidFixtures(t *testing.T) {
 	for _, fx := range validFixtures {
 		t.Run(fx.file, func(t *testing.T) {
 			gen := func() []byte { return deb{format: fx.format}.bytes(t) }
+			// The committed file is the fixture; -update writes it anew.
 			data := readOrUpdate(t, filepath.Join("testdata", "valid", fx.file), gen)
-			if !bytes.Equal(data, gen()) {
-				t.Errorf("%s differs from what its generator makes: run with -update and review", fx.file)
-			}
 			info, err := Inspect(bytes.NewReader(data), DefaultLimits())
 			if err != nil {
 				t.Fatal(err)
