@@ -113,10 +113,12 @@ func Inspect(r io.Reader, lim Limits) (*Info, error) {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 
-	info := &in.info
+	// A copy, so that the caller does not keep the inspector and its
+	// buffers alive (a publish holds thousands of these).
+	info := in.info
 	info.Size = h.size
 	info.MD5, info.SHA1, info.SHA256, info.SHA512 = h.sums()
-	return info, nil
+	return &info, nil
 }
 
 // sourceReader remembers the first error of the caller's reader, so that
