@@ -312,10 +312,10 @@ func (r *Repo) commit(ctx context.Context, cfg Config, s *suite, files []indexFi
 	if err := writeJSON(ctx, r.st, suiteStateName(s.name), &state); err != nil {
 		return fmt.Errorf("suite %s: recording the new state: %w", s.name, err)
 	}
+	// No Sync here: if the record were lost to a power cut while the
+	// Release files below survived, the next command would find InRelease
+	// out of line with the older record and restore that state, whole.
 	s.state, s.release, s.exists = state, &rel, true
-	if err := r.st.Sync(ctx); err != nil {
-		return err
-	}
 
 	for _, f := range files {
 		if err := r.storeNamed(ctx, s.name, f); err != nil {
