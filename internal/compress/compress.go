@@ -19,8 +19,8 @@
 //     level 7; every chunk is primed with the last 32 KiB of the previous
 //     chunk as preset dictionary and ends with a sync flush, so the pieces
 //     join into one ordinary deflate stream that loses almost nothing to the
-//     split (the output is 1-3% larger than gzip -9's, several times
-//     faster). Any gzip reader (zlib, gzip(1), dpkg, apt, Go) accepts it, no
+//     split (the output is 2-4% larger than gzip -9's, made ten times as
+//     fast on two cores). Any gzip reader (zlib, gzip(1), dpkg, apt, Go) accepts it, no
 //     reader needs multi-member support. An input of at most one chunk gives
 //     a plain single-chunk stream.
 //   - Xz: a single .xz stream (CRC64 check) made of independent LZMA2 blocks
@@ -29,11 +29,13 @@
 //     all blocks. Blocks are compressed in parallel with
 //     github.com/ulikunitz/xz/lzma (pure Go) using a 1 MiB dictionary, the
 //     4-byte hash-table match finder and lc=3 lp=0 pb=2. That encoder is
-//     much weaker than liblzma: its output is about 25-30% larger than
-//     xz -6's (between xz -1 and -2 on tar files), but it is several times
-//     faster than xz -6 -T2. A larger dictionary made it slower without
-//     making the output smaller; its binary-tree match finder degenerates
-//     (minutes for a MiB of zeros). liblzma (xz, dpkg) and
+//     much weaker than liblzma: its output is 15-30% larger than xz -6's,
+//     about what xz -1 gives, but it is 3-8 times faster than xz -6 -T2.
+//     A larger dictionary made it slower without making the output
+//     smaller; its binary-tree match finder degenerates (minutes for a MiB
+//     of zeros). Concatenating independent xz streams instead of blocks is
+//     not an option: dpkg-deb stops after the first stream of a .deb
+//     member (as it does after the first zstd frame). liblzma (xz, dpkg) and
 //     github.com/ulikunitz/xz read the output. Empty input gives the 32-byte
 //     stream that xz writes for empty input.
 //   - Zstd: one zstd frame from github.com/klauspost/compress/zstd at
@@ -52,8 +54,9 @@
 //
 // Readers are meant for untrusted input. They accept everything the writers
 // produce and what other tools produce for .deb files: multi-member gzip,
-// concatenated zstd frames, concatenated and multi-block xz streams. Memory
-// is bounded: zstd frames and LZMA2 dictionaries larger than
+// concatenated zstd frames, concatenated and multi-block xz streams (xz
+// with the LZMA2 filter, which is all dpkg and xz use, and any check type).
+// Memory is bounded: zstd frames and LZMA2 dictionaries larger than
 // MaxDecoderWindow are rejected, the zstd decoder runs synchronously
 // (concurrency 1) in low-memory mode. Decompressed output is not bounded by
 // the readers themselves; wrap them in LimitReader to stop decompression
