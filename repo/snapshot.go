@@ -199,7 +199,8 @@ func (r *Repo) PickSnapshot(ctx context.Context, base string, picks []snapshot.P
 		for _, p := range picks {
 			picked = append(picked, p.String())
 		}
-		count := len(snapshot.Apply(basePkgs.list(), plan))
+		// plan.Remove holds packages of base, plan.Add packages it lacks.
+		count := len(basePkgs.stanza) - len(plan.Remove) + len(plan.Add)
 		info := &SnapshotInfo{Created: r.now().UTC(), Source: src.name, SourceGeneration: src.state.Generation,
 			Base: b.name, Picks: picked, Packages: count}
 		if err := r.writeSnapshot(ctx, cfg, name, b.release, files, info, pinned); err != nil {
