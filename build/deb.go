@@ -15,6 +15,7 @@ import (
 
 	"github.com/debflow/debflow/internal/ar"
 	"github.com/debflow/debflow/internal/compress"
+	"github.com/debflow/debflow/internal/ctxio"
 	"github.com/debflow/debflow/internal/debian"
 	"github.com/debflow/debflow/signing"
 )
@@ -267,7 +268,7 @@ func copyFile(ctx context.Context, tw *tar.Writer, hdr *tar.Header, src string) 
 		return "", 0, err
 	}
 	h := md5.New()
-	n, err := io.Copy(io.MultiWriter(tw, h), ctxReader{ctx, f})
+	n, err := io.Copy(io.MultiWriter(tw, h), ctxio.Reader(ctx, f))
 	if err != nil {
 		return "", 0, err
 	}
@@ -363,17 +364,4 @@ func insertAfter(p debian.Paragraph, after string, f debian.Field) debian.Paragr
 		}
 	}
 	return append(p, f)
-}
-
-// ctxReader stops reading once ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/debflow/debflow/internal/ctxio"
 )
 
 const (
@@ -446,7 +448,7 @@ func writeFile(ctx context.Context, r *os.Root, name string, src io.Reader) (err
 			r.Remove(name)
 		}
 	}()
-	if _, err := io.Copy(file, ctxReader{ctx, src}); err != nil {
+	if _, err := io.Copy(file, ctxio.Reader(ctx, src)); err != nil {
 		return err
 	}
 	if err := file.Chmod(0o644); err != nil {
@@ -474,17 +476,4 @@ func lookupError(op, name string, err error) error {
 		return fmt.Errorf("repo: %s %s: %w: %w", op, name, fs.ErrNotExist, err)
 	}
 	return fsError(op, name, err)
-}
-
-// ctxReader stops reading once its context is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }

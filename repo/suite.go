@@ -39,30 +39,27 @@ func suiteDir(name string) string { return "dists/" + name + "/" }
 // When the published Release does not match the state (a publisher
 // crashed after its commit point) the publication is completed first.
 func (r *Repo) loadSuite(ctx context.Context, cfg Config, name string) (*suite, error) {
-	s := &suite{name: name, indexes: map[string]*Index{}, changed: map[string]bool{}}
-	found, err := readJSON(ctx, r.st, suiteStateName(name), &s.state)
+	s, err := r.loadSuiteReadOnly(ctx, cfg, name)
+	if errors.Is(err, ErrNoSuite) {
+		return &suite{
+			name:    name,
+			state:   SuiteState{Suite: name, Kind: KindRolling},
+			indexes: map[string]*Index{},
+			changed: map[string]bool{},
+			release: &Release{
+				Origin: cfg.Origin, Label: cfg.Label, Suite: name, Codename: cfg.Codename,
+				Architectures: append([]string(nil), cfg.Architectures...),
+				Files:         map[string]Hashes{},
+			},
+		}, nil
+	}
 	if err != nil {
 		return nil, err
 	}
-	if !found {
-		s.state = SuiteState{Suite: name, Kind: KindRolling}
-		s.release = &Release{
-			Origin: cfg.Origin, Label: cfg.Label, Suite: name, Codename: cfg.Codename,
-			Architectures: append([]string(nil), cfg.Architectures...),
-			Files:         map[string]Hashes{},
+	if s.state.Kind != KindDropped {
+		if err := r.repair(ctx, s); err != nil {
+			return nil, err
 		}
-		return s, nil
-	}
-	s.exists = true
-	if s.state.Kind == KindDropped {
-		s.release = &Release{Files: map[string]Hashes{}}
-		return s, nil
-	}
-	if s.release, err = ParseRelease(s.state.Release); err != nil {
-		return nil, fmt.Errorf("suite %s: recorded %w", name, err)
-	}
-	if err := r.repair(ctx, s); err != nil {
-		return nil, err
 	}
 	return s, nil
 }
