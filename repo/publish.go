@@ -54,13 +54,28 @@ type Package struct {
 // Inspect reads and checks .deb files, in parallel, before anything is
 // written. The first problem found is returned, naming its file.
 func Inspect(files []string) ([]Package, error) {
+	return InspectProgress(files, nil)
+}
+
+// InspectProgress is Inspect that calls progress (when not nil) after each
+// file with the number done so far; calls may come from several goroutines,
+// one at a time.
+func InspectProgress(files []string, progress func(done, total int)) ([]Package, error) {
 	pkgs := make([]Package, len(files))
+	var mu sync.Mutex
+	done := 0
 	err := parallel(len(files), func(i int) error {
 		info, err := debfile.InspectFile(files[i], debfile.DefaultLimits())
 		if err != nil {
 			return err
 		}
 		pkgs[i] = Package{Path: files[i], Info: info}
+		if progress != nil {
+			mu.Lock()
+			done++
+			progress(done, len(files))
+			mu.Unlock()
+		}
 		return nil
 	})
 	return pkgs, err

@@ -87,7 +87,7 @@ func runPublish(cmd *cobra.Command, g *globalOptions, o publishOptions, e env, f
 	if err != nil {
 		return err
 	}
-	pkgs, err := repo.Inspect(files)
+	pkgs, err := repo.InspectProgress(files, terminalProgress(g, e, "checking packages"))
 	if err != nil {
 		return err
 	}

@@ -98,3 +98,22 @@ func armoredPublicKey(g *globalOptions, e env, keyringFile string) ([]byte, erro
 func printJSON(e env, v any) error {
 	return writeJSON(e.stdout, v)
 }
+
+// terminalProgress returns a progress callback that redraws one line on a
+// terminal, or nil (quiet) when stderr is not one, in CI, or with --quiet.
+func terminalProgress(g *globalOptions, e env, what string) func(done, total int) {
+	if g.quiet || g.json || e.getenv("CI") != "" || !isTerminal(e.stderr) {
+		return nil
+	}
+	return func(done, total int) {
+		if total < 20 {
+			return
+		}
+		if done%50 == 0 || done == total {
+			fmt.Fprintf(e.stderr, "\r%s: %d/%d", what, done, total)
+			if done == total {
+				fmt.Fprintln(e.stderr)
+			}
+		}
+	}
+}
