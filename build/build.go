@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -246,7 +248,7 @@ func (s *Spec) control(p *BuildPlan) (debian.Paragraph, error) {
 	if p.Commit != "" {
 		c = append(c, debian.Field{Name: CommitField, Value: p.Commit})
 	}
-	for _, name := range sortedKeys(s.Deb.Fields) {
+	for _, name := range slices.Sorted(maps.Keys(s.Deb.Fields)) {
 		if _, taken := c.Lookup(name); taken {
 			return nil, specErr("deb.fields."+name, "would replace a field debflow writes")
 		}

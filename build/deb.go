@@ -8,7 +8,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -334,7 +336,7 @@ func controlTar(control debian.Paragraph, entries []tarEntry, sums map[string]st
 	if err := tw.WriteHeader(root); err != nil {
 		return nil, err
 	}
-	for _, name := range sortedKeys(files) {
+	for _, name := range slices.Sorted(maps.Keys(files)) {
 		mode := int64(0o644)
 		if _, isScript := scripts[name]; isScript {
 			mode = 0o755

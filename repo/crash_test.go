@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -126,7 +125,7 @@ func TestInterruptedAtEveryWrite(t *testing.T) {
 			t.Fatalf("crash at write %d: the next publish lost its package", n)
 		}
 		if n > 200 {
-			t.Fatal(fmt.Sprintf("publish never completed in %d writes", n))
+			t.Fatalf("publish never completed in %d writes", n)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"runtime"
 	"slices"
@@ -172,7 +173,7 @@ func (r *Repo) publishLocked(ctx context.Context, pkgs []Package, opts PublishOp
 		if arch != "all" {
 			return []string{arch}
 		}
-		return sortedSet(arches)
+		return slices.Sorted(maps.Keys(arches))
 	}
 
 	// A new architecture index starts with the suite's Architecture: all
@@ -291,7 +292,7 @@ func (r *Repo) publishLocked(ctx context.Context, pkgs []Package, opts PublishOp
 func (r *Repo) seedNewArchitectures(ctx context.Context, s *suite, component string, arches map[string]bool) error {
 	var existing string
 	var missing []string
-	for _, arch := range sortedSet(arches) {
+	for _, arch := range slices.Sorted(maps.Keys(arches)) {
 		if _, ok := s.release.Files[indexDir(component, arch)+"/Packages"]; ok {
 			existing = arch
 		} else {

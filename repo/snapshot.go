@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -78,7 +80,7 @@ func (r *Repo) CreateSnapshot(ctx context.Context, opts SnapshotOptions) (*Snaps
 		var files []indexFile
 		pkgs := map[Key]bool{}
 		var pinned []string
-		for _, file := range sortedFileNames(src.release.Files) {
+		for _, file := range slices.Sorted(maps.Keys(src.release.Files)) {
 			h := src.release.Files[file]
 			files = append(files, indexFile{name: file, hash: h, src: byHashName(src.name, file, "SHA256", h.SHA256)})
 			if comp, arch, ok := splitIndexName(file); ok && strings.HasSuffix(file, "/Packages") {
@@ -187,7 +189,7 @@ func (r *Repo) PickSnapshot(ctx context.Context, base string, picks []snapshot.P
 		for _, f := range changed {
 			rendered[f.name] = true
 		}
-		for _, file := range sortedFileNames(b.release.Files) {
+		for _, file := range slices.Sorted(maps.Keys(b.release.Files)) {
 			dir := file[:strings.LastIndexByte(file, '/')]
 			if rendered[file] || b.changed[dir] {
 				continue
@@ -403,7 +405,7 @@ func indexCompressions(rel *Release) []string {
 			set["xz"] = true
 		}
 	}
-	return sortedSet(set)
+	return slices.Sorted(maps.Keys(set))
 }
 
 // stanzaFields extracts fields, continuation lines folded, from a stanza.

@@ -3,6 +3,7 @@ package repo
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -88,7 +89,7 @@ func (r *Repo) Promote(ctx context.Context, snap, stage string, opts PromoteOpti
 		for name := range st.release.Files {
 			st.changed[name[:strings.LastIndexByte(name, '/')]] = true
 		}
-		for _, name := range sortedFileNames(src.release.Files) {
+		for _, name := range slices.Sorted(maps.Keys(src.release.Files)) {
 			h := src.release.Files[name]
 			files = append(files, indexFile{name: name, hash: h, src: byHashName(src.name, name, "SHA256", h.SHA256)})
 			st.changed[name[:strings.LastIndexByte(name, '/')]] = true

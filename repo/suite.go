@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -76,7 +78,7 @@ func (r *Repo) repair(ctx context.Context, s *suite) error {
 		return err
 	}
 	fmt.Fprintf(r.log, "suite %s: completing an interrupted publication (generation %d)\n", s.name, s.state.Generation)
-	for _, name := range sortedFileNames(s.release.Files) {
+	for _, name := range slices.Sorted(maps.Keys(s.release.Files)) {
 		h := s.release.Files[name]
 		if h.SHA256 == "" {
 			continue
@@ -119,15 +121,6 @@ func (r *Repo) index(ctx context.Context, s *suite, component, arch string) (*In
 // byHashName is where apt fetches an index by its hash.
 func byHashName(suite, file, algo, sum string) string {
 	return suiteDir(suite) + path.Dir(file) + "/by-hash/" + algo + "/" + sum
-}
-
-func sortedFileNames(m map[string]Hashes) []string {
-	names := make([]string, 0, len(m))
-	for n := range m {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
 }
 
 // indexFile is one index file, ready to be written: rendered (data), or
@@ -375,7 +368,7 @@ func suiteArchitectures(cfg Config, rel *Release) []string {
 			set[arch] = true
 		}
 	}
-	return sortedSet(set)
+	return slices.Sorted(maps.Keys(set))
 }
 
 func suiteComponents(rel *Release) []string {
@@ -388,7 +381,7 @@ func suiteComponents(rel *Release) []string {
 			set[comp] = true
 		}
 	}
-	return sortedSet(set)
+	return slices.Sorted(maps.Keys(set))
 }
 
 // splitIndexName splits "main/binary-amd64/Packages.gz".
@@ -398,13 +391,4 @@ func splitIndexName(name string) (component, arch string, ok bool) {
 		return "", "", false
 	}
 	return parts[0], strings.TrimPrefix(parts[1], "binary-"), true
-}
-
-func sortedSet(set map[string]bool) []string {
-	out := make([]string, 0, len(set))
-	for k := range set {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

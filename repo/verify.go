@@ -8,7 +8,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/debflow/debflow/signing"
@@ -101,7 +102,7 @@ func (r *Repo) Verify(ctx context.Context, keyring *signing.Keyring) (*VerifyRep
 				}
 			}
 		}
-		for _, file := range sortedFileNames(s.release.Files) {
+		for _, file := range slices.Sorted(maps.Keys(s.release.Files)) {
 			want := s.release.Files[file]
 			rep.Indexes++
 			for _, obj := range []string{dir + file, byHashName(name, file, "SHA256", want.SHA256), byHashName(name, file, "SHA512", want.SHA512)} {
@@ -128,7 +129,7 @@ func (r *Repo) Verify(ctx context.Context, keyring *signing.Keyring) (*VerifyRep
 			}
 		}
 	}
-	for _, name := range sortedKeys(pool) {
+	for _, name := range slices.Sorted(maps.Keys(pool)) {
 		st := pool[name]
 		rep.PoolFiles++
 		if what := r.checkPoolFile(ctx, st); what != "" {
@@ -169,13 +170,4 @@ func stanzaField(text []byte, name string) string {
 		}
 	}
 	return ""
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -22,9 +22,6 @@ const (
 	Versions   ChangeKind = "versions"   // same highest version, but other versions appeared or disappeared
 )
 
-// kinds is the order kinds are counted and reported in.
-var kinds = []ChangeKind{Added, Removed, Upgraded, Downgraded, Versions}
-
 // Change is how one package changed in one architecture between two
 // suites A and B.
 type Change struct {

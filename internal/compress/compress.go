@@ -130,14 +130,6 @@ func (f Format) Ext() string {
 	return ""
 }
 
-func (f Format) valid() bool {
-	switch f {
-	case None, Gzip, Xz, Zstd:
-		return true
-	}
-	return false
-}
-
 // FormatForName returns the format of a file from the suffix of its name:
 // ".gz", ".xz" and ".zst" give Gzip, Xz and Zstd; ".tar" or no suffix at all
 // (data.tar, debian-binary, Packages) give None. Any other suffix
