@@ -8,8 +8,6 @@ import (
 	"crypto/sha512"
 	"encoding/hex"
 	"fmt"
-	"hash"
-	"io"
 	"sort"
 	"strconv"
 	"strings"
@@ -47,39 +45,6 @@ func HashBytes(data []byte) Hashes {
 	wg.Wait()
 	return h
 }
-
-// Hasher computes every sum of a stream in one pass.
-type Hasher struct {
-	md5, sha1, sha256, sha512 hash.Hash
-	n                         int64
-}
-
-// NewHasher returns a Hasher.
-func NewHasher() *Hasher {
-	return &Hasher{md5: md5.New(), sha1: sha1.New(), sha256: sha256.New(), sha512: sha512.New()}
-}
-
-func (h *Hasher) Write(p []byte) (int, error) {
-	h.md5.Write(p)
-	h.sha1.Write(p)
-	h.sha256.Write(p)
-	h.sha512.Write(p)
-	h.n += int64(len(p))
-	return len(p), nil
-}
-
-// Sum returns the sums of what was written.
-func (h *Hasher) Sum() Hashes {
-	return Hashes{
-		Size:   h.n,
-		MD5:    hex.EncodeToString(h.md5.Sum(nil)),
-		SHA1:   hex.EncodeToString(h.sha1.Sum(nil)),
-		SHA256: hex.EncodeToString(h.sha256.Sum(nil)),
-		SHA512: hex.EncodeToString(h.sha512.Sum(nil)),
-	}
-}
-
-var _ io.Writer = (*Hasher)(nil)
 
 // Release is the content of a suite's Release file.
 type Release struct {
