@@ -33,10 +33,15 @@ func (k Key) String() string { return k.Package + "_" + k.Version + "_" + k.Arch
 // Index is the set of packages in one Packages file.
 type Index struct {
 	byKey map[Key]*Stanza
+	// versions holds each package name's stanzas, so that retention looks
+	// at one package without scanning the index.
+	versions map[string]map[Key]*Stanza
 }
 
 // NewIndex returns an empty index.
-func NewIndex() *Index { return &Index{byKey: map[Key]*Stanza{}} }
+func NewIndex() *Index {
+	return &Index{byKey: map[Key]*Stanza{}, versions: map[string]map[Key]*Stanza{}}
+}
 
 // ParseIndex reads a Packages file that debflow wrote. It relies on the
 // fields being on single lines, as debflow writes them, and so avoids a
@@ -60,7 +65,7 @@ func ParseIndex(data []byte) (*Index, error) {
 		if _, dup := idx.byKey[s.Key()]; dup {
 			return nil, fmt.Errorf("index lists %s twice", s.Key())
 		}
-		idx.byKey[s.Key()] = s
+		idx.Put(s)
 	}
 	return idx, nil
 }
@@ -111,10 +116,27 @@ func (x *Index) Len() int { return len(x.byKey) }
 func (x *Index) Get(k Key) *Stanza { return x.byKey[k] }
 
 // Put adds or replaces a stanza.
-func (x *Index) Put(s *Stanza) { x.byKey[s.Key()] = s }
+func (x *Index) Put(s *Stanza) {
+	k := s.Key()
+	x.byKey[k] = s
+	v := x.versions[k.Package]
+	if v == nil {
+		v = map[Key]*Stanza{}
+		x.versions[k.Package] = v
+	}
+	v[k] = s
+}
 
 // Delete removes a stanza.
-func (x *Index) Delete(k Key) { delete(x.byKey, k) }
+func (x *Index) Delete(k Key) {
+	delete(x.byKey, k)
+	if v := x.versions[k.Package]; v != nil {
+		delete(v, k)
+		if len(v) == 0 {
+			delete(x.versions, k.Package)
+		}
+	}
+}
 
 // Stanzas returns the stanzas in index order: by package name, then by
 // version in dpkg order, then by architecture.
@@ -173,11 +195,9 @@ func NewStanza(control debian.Paragraph, filename string, size int64, md5, sha25
 
 // byName returns every stanza of a package, in no particular order.
 func (x *Index) byName(name string) []*Stanza {
-	var out []*Stanza
-	for k, s := range x.byKey {
-		if k.Package == name {
-			out = append(out, s)
-		}
+	out := make([]*Stanza, 0, len(x.versions[name]))
+	for _, s := range x.versions[name] {
+		out = append(out, s)
 	}
 	return out
 }
