@@ -9,7 +9,6 @@ import (
 	"io"
 	"io/fs"
 	"maps"
-	"os"
 	"runtime"
 	"slices"
 	"sort"
@@ -44,42 +43,6 @@ type PublishResult struct {
 	Unchanged  []string `json:"unchanged,omitempty"` // already published, identical
 	Removed    []string `json:"removed,omitempty"`   // dropped by Keep
 	PoolFreed  []string `json:"pool_freed,omitempty"`
-}
-
-// Package is a .deb checked and ready to publish.
-type Package struct {
-	Path string
-	Info *debfile.Info
-}
-
-// Inspect reads and checks .deb files, in parallel, before anything is
-// written. The first problem found is returned, naming its file.
-func Inspect(files []string) ([]Package, error) {
-	return InspectProgress(files, nil)
-}
-
-// InspectProgress is Inspect that calls progress (when not nil) after each
-// file with the number done so far; calls may come from several goroutines,
-// one at a time.
-func InspectProgress(files []string, progress func(done, total int)) ([]Package, error) {
-	pkgs := make([]Package, len(files))
-	var mu sync.Mutex
-	done := 0
-	err := parallel(len(files), func(i int) error {
-		info, err := debfile.InspectFile(files[i], debfile.DefaultLimits())
-		if err != nil {
-			return err
-		}
-		pkgs[i] = Package{Path: files[i], Info: info}
-		if progress != nil {
-			mu.Lock()
-			done++
-			progress(done, len(files))
-			mu.Unlock()
-		}
-		return nil
-	})
-	return pkgs, err
 }
 
 // Publish adds packages to a rolling suite, all or nothing. Republishing
@@ -241,7 +204,7 @@ func (r *Repo) publishLocked(ctx context.Context, pkgs []Package, opts PublishOp
 	}
 
 	// Immutable objects first: the pool files.
-	if err := parallel(len(adds), func(i int) error { return r.putFile(ctx, adds[i].pool, adds[i].pkg.Path) }); err != nil {
+	if err := parallel(len(adds), func(i int) error { return r.storePackage(ctx, adds[i].pool, &adds[i].pkg) }); err != nil {
 		return nil, err
 	}
 	for _, a := range adds {
@@ -385,14 +348,23 @@ func (r *Repo) checkPoolFree(ctx context.Context, pool string, info *debfile.Inf
 	return fmt.Errorf("%w: the pool already holds a different %s; publish it under a new version", ErrConflict, pool)
 }
 
-func (r *Repo) putFile(ctx context.Context, name, file string) error {
-	f, err := os.Open(file)
+// storePackage stores a package's checked bytes in the pool, and makes
+// sure the stored object has the size the index will list.
+func (r *Repo) storePackage(ctx context.Context, name string, p *Package) error {
+	rc, err := p.content()
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	if err := r.st.Put(ctx, name, f); err != nil {
-		return fmt.Errorf("storing %s: %w", file, err)
+	defer rc.Close()
+	if err := r.st.Put(ctx, name, rc); err != nil {
+		return fmt.Errorf("storing %s: %w", p.Path, err)
+	}
+	oi, err := r.st.Stat(ctx, name)
+	if err != nil {
+		return fmt.Errorf("storing %s: %w", p.Path, err)
+	}
+	if oi.Size != p.Info.Size {
+		return fmt.Errorf("storing %s: the storage holds %d bytes at %s, %d were written", p.Path, oi.Size, name, p.Info.Size)
 	}
 	return nil
 }

@@ -28,7 +28,7 @@ func exitCode(err error) int {
 		return exitInput
 	case errors.Is(err, repo.ErrConflict), errors.Is(err, repo.ErrLockTimeout), errors.Is(err, snapshot.ErrOutOfOrder):
 		return exitConflict
-	case errors.Is(err, debfile.ErrInvalid), errors.Is(err, repo.ErrBadSuiteName), errors.Is(err, repo.ErrBadComponent),
+	case errors.Is(err, debfile.ErrInvalid), errors.Is(err, repo.ErrInput), errors.Is(err, repo.ErrChanged), errors.Is(err, repo.ErrBadSuiteName), errors.Is(err, repo.ErrBadComponent),
 		errors.Is(err, repo.ErrNoSuite), errors.Is(err, snapshot.ErrBadName), errors.Is(err, snapshot.ErrBadPick),
 		errors.Is(err, snapshot.ErrUnknownPackage), errors.Is(err, snapshot.ErrUnknownVersion),
 		errors.Is(err, snapshot.ErrUnknownStage):

@@ -87,10 +87,13 @@ func runPublish(cmd *cobra.Command, g *globalOptions, o publishOptions, e env, f
 	if err != nil {
 		return err
 	}
-	pkgs, err := repo.InspectProgress(files, terminalProgress(g, e, "checking packages"))
+	// Every input is read here, once, before the lock: a pipe or a FIFO
+	// cannot keep the lock held, and what is stored is what was checked.
+	pkgs, err := repo.InspectProgress(cmd.Context(), files, terminalProgress(g, e, "checking packages"))
 	if err != nil {
 		return err
 	}
+	defer repo.ClosePackages(pkgs)
 	res, err := r.Publish(cmd.Context(), pkgs, repo.PublishOptions{
 		Suite:            o.suite,
 		Component:        o.component,
