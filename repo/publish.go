@@ -76,7 +76,7 @@ func (r *Repo) Publish(ctx context.Context, pkgs []Package, opts PublishOptions)
 		return nil, err
 	}
 	var res *PublishResult
-	err = r.locked(ctx, opts.LockTimeout, func(ctx context.Context) error {
+	err = r.lockedCreate(ctx, opts.LockTimeout, nil, func(ctx context.Context) error {
 		res, err = r.publishLocked(ctx, pkgs, opts)
 		return err
 	})
@@ -103,7 +103,7 @@ func dedupe(pkgs []Package) ([]Package, error) {
 }
 
 func (r *Repo) publishLocked(ctx context.Context, pkgs []Package, opts PublishOptions) (*PublishResult, error) {
-	cfg, cfgFound, err := LoadConfig(ctx, r.st)
+	cfg, _, err := LoadConfig(ctx, r.st)
 	if err != nil {
 		return nil, err
 	}
@@ -231,11 +231,6 @@ func (r *Repo) publishLocked(ctx context.Context, pkgs []Package, opts PublishOp
 		validFor = opts.ValidFor
 	case opts.ValidFor < 0:
 		validFor = 0
-	}
-	if !cfgFound {
-		if err := writeJSON(ctx, r.st, configName, &cfg); err != nil {
-			return nil, err
-		}
 	}
 	if err := r.commit(ctx, cfg, s, files, validFor, nil); err != nil {
 		return nil, err
