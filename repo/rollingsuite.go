@@ -125,7 +125,7 @@ func (r *Repo) DropSuite(ctx context.Context, name string, dryRun bool, timeout 
 		return nil, err
 	}
 	var res *DropSuiteResult
-	err := r.locked(ctx, lockTimeout(timeout), func(ctx context.Context) error {
+	drop := func(ctx context.Context) error {
 		cfg, _, err := LoadConfig(ctx, r.st)
 		if err != nil {
 			return err
@@ -199,7 +199,13 @@ func (r *Repo) DropSuite(ctx context.Context, name string, dryRun bool, timeout 
 			}
 		}
 		return r.st.Sync(ctx)
-	})
+	}
+	if dryRun {
+		// A dry run writes nothing, not even the lock file.
+		err := drop(ctx)
+		return res, err
+	}
+	err := r.locked(ctx, lockTimeout(timeout), drop)
 	return res, err
 }
 
