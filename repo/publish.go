@@ -33,6 +33,9 @@ type PublishOptions struct {
 	// setting, a negative value removes it.
 	ValidFor    time.Duration
 	LockTimeout time.Duration
+	// CreateSuite allows publishing into a suite that does not exist yet
+	// (development and the first stage need no permission).
+	CreateSuite bool
 }
 
 // PublishResult says what a publish did.
@@ -119,6 +122,9 @@ func (r *Repo) publishLocked(ctx context.Context, pkgs []Package, opts PublishOp
 	}
 	if s.state.Kind != KindRolling {
 		return nil, fmt.Errorf("%w: %s is a %s suite; publish feeds rolling suites only", ErrConflict, s.name, s.state.Kind)
+	}
+	if err := r.checkNewSuite(ctx, cfg, s, opts.CreateSuite); err != nil {
+		return nil, err
 	}
 	res := &PublishResult{Suite: s.name}
 

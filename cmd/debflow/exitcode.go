@@ -31,7 +31,8 @@ func exitCode(err error) int {
 	case errors.Is(err, debfile.ErrInvalid), errors.Is(err, repo.ErrInput), errors.Is(err, repo.ErrChanged), errors.Is(err, repo.ErrBadSuiteName), errors.Is(err, repo.ErrBadComponent),
 		errors.Is(err, repo.ErrNoSuite), errors.Is(err, snapshot.ErrBadName), errors.Is(err, snapshot.ErrBadPick),
 		errors.Is(err, snapshot.ErrUnknownPackage), errors.Is(err, snapshot.ErrUnknownVersion),
-		errors.Is(err, snapshot.ErrUnknownStage):
+		errors.Is(err, snapshot.ErrUnknownStage),
+		errors.Is(err, repo.ErrNoPackage), errors.Is(err, repo.ErrBadPackageSpec):
 		return exitInput
 	case errors.Is(err, repo.ErrNoSigner):
 		return exitKey
