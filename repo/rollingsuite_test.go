@@ -2,6 +2,7 @@ package repo_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -39,7 +40,10 @@ func TestPublishFirstStageNeedsNoCreate(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(f.root, ".debflow"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(f.root, ".debflow/config.json"), []byte(`{"stages": ["edge", "fleet"]}`), 0o644); err != nil {
+	cfg := repo.NewConfig()
+	cfg.Stages = []string{"edge", "fleet"}
+	data, _ := json.Marshal(cfg)
+	if err := os.WriteFile(filepath.Join(f.root, ".debflow/config.json"), data, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	f.mustPublish(repo.PublishOptions{Suite: "edge"}, f.deb("hello", "1.0", "amd64"))
@@ -52,6 +56,12 @@ func TestPublishFirstStageNeedsNoCreate(t *testing.T) {
 
 func TestSuites(t *testing.T) {
 	f := newFixture(t)
+	if _, err := f.repo.Suites(context.Background()); !errors.Is(err, repo.ErrNoRepo) {
+		t.Fatalf("no repository: %v, want ErrNoRepo", err)
+	}
+	os.MkdirAll(filepath.Join(f.root, ".debflow"), 0o755)
+	data, _ := json.Marshal(repo.NewConfig())
+	os.WriteFile(filepath.Join(f.root, ".debflow/config.json"), data, 0o644)
 	if all, err := f.repo.Suites(context.Background()); err != nil || all == nil || len(all) != 0 {
 		t.Fatalf("empty repository: %#v, %v", all, err)
 	}
