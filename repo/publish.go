@@ -174,6 +174,27 @@ func (r *Repo) publishLocked(ctx context.Context, pkgs []Package, opts PublishOp
 				break
 			}
 		}
+		if existing == nil {
+			// The conflict rule holds across components: one content per
+			// name, version and architecture in a suite.
+			if existing, err = r.inOtherComponent(ctx, s, opts.Component, k, targets); err != nil {
+				return nil, err
+			}
+			if existing != nil && existing.SHA256 != info.SHA256 {
+				return nil, fmt.Errorf("%w: %s: %s is already published in %s with other contents, in another component (%s); publish it under a new version",
+					ErrConflict, p.Path, k, s.name, existing.Filename)
+			}
+		}
+		if existing != nil && existing.SHA256 != info.SHA256 {
+			same, err := r.sameButSignature(ctx, existing.Filename, &p)
+			if err != nil {
+				return nil, err
+			}
+			if same {
+				res.Unchanged = append(res.Unchanged, k.String())
+				continue
+			}
+		}
 		if existing != nil {
 			if existing.SHA256 != info.SHA256 {
 				return nil, fmt.Errorf("%w: %s: %s is already published in %s with other contents (sha256 %s, this file %s); publish it under a new version",
@@ -249,6 +270,28 @@ func (r *Repo) publishLocked(ctx context.Context, pkgs []Package, opts PublishOp
 	}
 	res.PoolFreed = freed
 	return res, nil
+}
+
+// inOtherComponent finds k in the suite's components other than comp.
+func (r *Repo) inOtherComponent(ctx context.Context, s *suite, comp string, k Key, targets func(string) []string) (*Stanza, error) {
+	for _, c := range suiteComponents(s.release) {
+		if c == comp {
+			continue
+		}
+		for _, arch := range targets(k.Architecture) {
+			if _, ok := s.release.Files[indexDir(c, arch)+"/Packages"]; !ok {
+				continue
+			}
+			idx, err := r.index(ctx, s, c, arch)
+			if err != nil {
+				return nil, err
+			}
+			if st := idx.Get(k); st != nil {
+				return st, nil
+			}
+		}
+	}
+	return nil, nil
 }
 
 // seedNewArchitectures copies the Architecture: all packages of the
