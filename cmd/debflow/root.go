@@ -98,6 +98,7 @@ run any command.`,
 
 	root.AddCommand(
 		newKeyCmd(&g, e),
+		newInitCmd(&g, e),
 		newBuildCmd(&g, e),
 		newPublishCmd(&g, e),
 		newVerifyCmd(&g, e),
