@@ -99,6 +99,7 @@ run any command.`,
 	root.AddCommand(
 		newKeyCmd(&g, e),
 		newInitCmd(&g, e),
+		newRepairCmd(&g, e),
 		newBuildCmd(&g, e),
 		newPublishCmd(&g, e),
 		newVerifyCmd(&g, e),
