@@ -30,6 +30,7 @@ type Repo struct {
 	st     Storage
 	signer signing.Signer
 	now    func() time.Time
+	sleep  func(ctx context.Context, d time.Duration) error // nil: a real, cancellable wait (see WithSleep)
 	log    io.Writer
 	holder string
 }

@@ -113,6 +113,11 @@ func (r *Repo) Promote(ctx context.Context, snap, stage string, opts PromoteOpti
 		if d.NoOp {
 			return nil
 		}
+		// The snapshot's Date says what time it was at least: a clock far
+		// behind it would date the stage, and its Valid-Until, in the past.
+		if err := checkClock(src.name, src.release.Date, r.now()); err != nil {
+			return err
+		}
 
 		// Every index of the stage is replaced by the snapshot's.
 		var files []indexFile
