@@ -84,8 +84,11 @@ func (r *Repo) locked(ctx context.Context, timeout time.Duration, fn func(ctx co
 	defer cancel()
 	start := r.now()
 	unlock, err := r.st.Lock(lctx, r.holder, func(holder string, since time.Time) {
-		fmt.Fprintf(r.log, "waiting for the repository lock, held by %s since %s (giving up after %s)\n",
-			holder, since.UTC().Format(time.RFC3339), timeout)
+		when := "" // unknown for a holder that does not describe itself (flock(1) by hand)
+		if !since.IsZero() {
+			when = " since " + since.UTC().Format(time.RFC3339)
+		}
+		fmt.Fprintf(r.log, "waiting for the repository lock, held by %s%s (giving up after %s)\n", holder, when, timeout)
 	})
 	if err != nil {
 		return err

@@ -288,7 +288,10 @@ func (f *FS) List(ctx context.Context, prefix string) ([]ObjectInfo, error) {
 	return objs, nil
 }
 
-// Lock implements Storage with flock(2), as described on FS.
+// Lock implements Storage with flock(2), as described on FS. A holder that
+// wrote no description (flock(1) run by hand, another tool) is reported to
+// waiting as "unknown", with a zero since: when it took the lock is not
+// known.
 func (f *FS) Lock(ctx context.Context, holder string, waiting func(holder string, since time.Time)) (unlock func() error, err error) {
 	file, err := f.openLockFile()
 	if err != nil {
