@@ -119,3 +119,23 @@ func TestStageWordsAndPending(t *testing.T) {
 		t.Errorf("history lists the interrupted promotion:\n%s", out)
 	}
 }
+
+// TestClockBehindExitCode: a runner whose clock is far behind the
+// repository is refused with exit 5, saying the clock is wrong.
+func TestClockBehindExitCode(t *testing.T) {
+	dir := t.TempDir()
+	root := filepath.Join(dir, "repo")
+	key, _, _ := testkit.KeyFile(t, dir)
+	deb1 := testkit.WriteDeb(t, dir, testkit.Deb{Name: "hello", Version: "1.0", Arch: "amd64"})
+	deb2 := testkit.WriteDeb(t, dir, testkit.Deb{Name: "hello", Version: "2.0", Arch: "amd64"})
+	if code, _, errOut := stageRun(t, "--repo", root, "publish", "--key", key, deb1); code != 0 {
+		t.Fatalf("publish: %d %s", code, errOut)
+	}
+	var stdout, stderr bytes.Buffer
+	behind := func() time.Time { return time.Now().Add(-time.Hour) }
+	code := Execute("test", []string{"--repo", root, "publish", "--key", key, deb2},
+		env{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }, now: behind})
+	if code != exitConflict || !strings.Contains(stderr.String(), "the clock is wrong") {
+		t.Errorf("publish with the clock an hour behind: exit %d, %q", code, stderr.String())
+	}
+}
