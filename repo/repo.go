@@ -78,8 +78,57 @@ func defaultHolder() string {
 }
 
 // locked runs fn while holding the repository lock, waiting at most
-// timeout for it and saying so when it has to wait.
+// timeout for it and saying so when it has to wait. A tree that holds no
+// repository is refused before the lock is taken, so that a mistyped
+// --repo gets nothing written into it.
 func (r *Repo) locked(ctx context.Context, timeout time.Duration, fn func(ctx context.Context) error) error {
+	if _, _, err := LoadConfig(ctx, r.st); err != nil {
+		return err
+	}
+	return r.lock(ctx, timeout, fn)
+}
+
+// lockedCreate is locked for the commands that may create a repository:
+// the tree must hold one or be empty. In an empty tree, the configuration
+// (newCfg, or NewConfig when nil) is written first, under the lock, so that
+// a concurrent first publisher finds a repository, not a tree with files it
+// does not know; it is removed again when fn fails.
+func (r *Repo) lockedCreate(ctx context.Context, timeout time.Duration, newCfg *Config, fn func(ctx context.Context) error) error {
+	if _, _, err := createConfig(ctx, r.st); err != nil {
+		return err
+	}
+	return r.lock(ctx, timeout, func(ctx context.Context) error {
+		cfg, isNew, err := createConfig(ctx, r.st)
+		if err != nil || !isNew {
+			if err == nil && newCfg != nil {
+				return fmt.Errorf("%w: it is a debflow repository already", ErrNotEmpty)
+			}
+			if err != nil {
+				return err
+			}
+			return fn(ctx)
+		}
+		if newCfg != nil {
+			cfg = *newCfg
+		}
+		if err := cfg.Validate(); err != nil {
+			return err
+		}
+		if err := writeJSON(ctx, r.st, configName, &cfg); err != nil {
+			return err
+		}
+		if err := fn(ctx); err != nil {
+			if derr := r.st.Delete(context.WithoutCancel(ctx), configName); derr != nil {
+				err = errors.Join(err, derr)
+			}
+			return err
+		}
+		return nil
+	})
+}
+
+// lock takes the lock and runs fn.
+func (r *Repo) lock(ctx context.Context, timeout time.Duration, fn func(ctx context.Context) error) error {
 	lctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	start := r.now()

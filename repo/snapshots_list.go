@@ -94,36 +94,6 @@ func (r *Repo) DropSnapshot(ctx context.Context, name string, timeout time.Durat
 	})
 }
 
-// repin recomputes the pinned list from the snapshots that remain.
-func (r *Repo) repin(ctx context.Context) error {
-	cfg, _, err := LoadConfig(ctx, r.st)
-	if err != nil {
-		return err
-	}
-	names, err := r.suiteNames(ctx)
-	if err != nil {
-		return err
-	}
-	set := map[string]bool{}
-	for _, name := range names {
-		s, err := r.loadSuiteReadOnly(ctx, cfg, name)
-		if err != nil {
-			return err
-		}
-		if s.state.Kind != KindSnapshot {
-			continue
-		}
-		c, err := r.contents(ctx, s)
-		if err != nil {
-			return err
-		}
-		for _, st := range c.stanza {
-			set[st.Filename] = true
-		}
-	}
-	return r.writePinned(ctx, set)
-}
-
 // Contents returns the packages of a suite, stage or snapshot.
 func (r *Repo) Contents(ctx context.Context, name string) ([]snapshot.Package, error) {
 	cfg, _, err := LoadConfig(ctx, r.st)

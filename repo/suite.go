@@ -43,6 +43,17 @@ func suiteDir(name string) string { return "dists/" + name + "/" }
 func (r *Repo) loadSuite(ctx context.Context, cfg Config, name string) (*suite, error) {
 	s, err := r.loadSuiteReadOnly(ctx, cfg, name)
 	if errors.Is(err, ErrNoSuite) {
+		// No record: a new suite, unless the tree serves one under that
+		// name, whose record was lost. Starting it afresh would drop
+		// every package devices see.
+		for _, f := range []string{"InRelease", "Release"} {
+			if _, serr := r.st.Stat(ctx, suiteDir(name)+f); serr == nil {
+				return nil, fmt.Errorf("suite %s: %w: %s is served but %s is missing; %s",
+					name, ErrNeedsRepair, suiteDir(name)+f, suiteStateName(name), repairHint)
+			} else if !errors.Is(serr, fs.ErrNotExist) {
+				return nil, serr
+			}
+		}
 		return &suite{
 			name:    name,
 			state:   SuiteState{Suite: name, Kind: KindRolling},

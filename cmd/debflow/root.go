@@ -110,6 +110,9 @@ run any command.`,
 		newStatusCmd(&g, e),
 		newHistoryCmd(&g, e),
 		newGitHubCmd(&g, e),
+		newRemoveCmd(&g, e),
+		newListCmd(&g, e),
+		newSuiteCmd(&g, e),
 	)
 	return root
 }
