@@ -173,3 +173,73 @@ func TestDamagedPinnedListIsRebuilt(t *testing.T) {
 		}
 	}
 }
+
+// TestRepairRebuildsRecords: after .debflow/ (or part of it) is lost,
+// repair rebuilds the records from the served, signed tree; the Origin
+// devices pin is kept, and every command works again.
+func TestRepairRebuildsRecords(t *testing.T) {
+	for _, lose := range []string{".debflow", ".debflow/suites/development.json", ".debflow/config.json"} {
+		t.Run(lose, func(t *testing.T) {
+			f := newFixture(t)
+			ctx := context.Background()
+			f.mustPublish(repo.PublishOptions{}, f.deb("hello", "1.0", "amd64"))
+			snap, err := f.repo.CreateSnapshot(ctx, repo.SnapshotOptions{Name: "2026-01-01"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.repo.Promote(ctx, snap.Name, "canary", repo.PromoteOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			cfg, _, _ := repo.LoadConfig(ctx, f.repo.Storage())
+			os.RemoveAll(filepath.Join(f.root, lose))
+			served := testkit.TreeHash(t, filepath.Join(f.root, "dists"))
+
+			res, err := f.repo.Repair(ctx, repo.RepairOptions{Keyring: testkit.Key(t).Keyring()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Config != (lose != ".debflow/suites/development.json") {
+				t.Errorf("config rebuilt = %v", res.Config)
+			}
+			if testkit.TreeHash(t, filepath.Join(f.root, "dists")) != served {
+				t.Fatal("repair changed what devices are served")
+			}
+			got, _, err := repo.LoadConfig(ctx, f.repo.Storage())
+			if err != nil || got.Origin != cfg.Origin {
+				t.Fatalf("Origin after repair: %q (%v), want %q", got.Origin, err, cfg.Origin)
+			}
+			if rep := f.verify(); len(rep.Problems) > 0 {
+				t.Fatalf("verify after repair: %v", rep.Problems)
+			}
+			// Every command works again, and development kept its package.
+			f.mustPublish(repo.PublishOptions{Keep: 1}, f.deb("hello", "2.0", "amd64"))
+			if _, err := f.repo.GC(ctx, repo.DefaultLockTimeout, false); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Stat(filepath.Join(f.root, repo.PoolPath("main", "hello", "1.0", "amd64"))); err != nil {
+				t.Fatalf("the snapshot's package is gone after repair, publish and gc: %v", err)
+			}
+			if rep := f.verify(); len(rep.Problems) > 0 {
+				t.Fatalf("verify: %v", rep.Problems)
+			}
+		})
+	}
+}
+
+// TestKeepNeedsWholeRecords: --keep frees pool files only when every
+// served suite has its record: a rolling suite whose record was lost may
+// list the very file.
+func TestKeepNeedsWholeRecords(t *testing.T) {
+	f := newFixture(t)
+	hello := f.deb("hello", "1.0", "amd64")
+	f.mustPublish(repo.PublishOptions{}, hello)
+	f.mustPublish(repo.PublishOptions{Suite: "team", CreateSuite: true}, hello)
+	os.Remove(filepath.Join(f.root, ".debflow/suites/team.json"))
+	before := testkit.TreeHash(t, f.root)
+	if _, err := f.publish(repo.PublishOptions{Keep: 1}, f.deb("hello", "2.0", "amd64")); !errors.Is(err, repo.ErrNeedsRepair) {
+		t.Fatalf("--keep with a lost record: %v, want ErrNeedsRepair", err)
+	}
+	if testkit.TreeHash(t, f.root) != before {
+		t.Fatal("a refused publish changed the tree")
+	}
+}

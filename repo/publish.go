@@ -110,6 +110,15 @@ func (r *Repo) publishLocked(ctx context.Context, pkgs []Package, opts PublishOp
 	if err != nil {
 		return nil, err
 	}
+	if opts.Keep > 0 { // --keep may free pool files: the records must be whole
+		names, err := r.suiteNames(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if err := r.checkRecordsServed(ctx, names); err != nil {
+			return nil, err
+		}
+	}
 	if len(opts.IndexCompression) == 0 {
 		opts.IndexCompression = cfg.IndexCompression
 	}

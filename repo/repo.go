@@ -33,6 +33,9 @@ type Repo struct {
 	sleep  func(ctx context.Context, d time.Duration) error // nil: a real, cancellable wait (see WithSleep)
 	log    io.Writer
 	holder string
+	// releaseInfoChange lets a command publish a Release whose Origin,
+	// Label or Codename differ from the suite's current one.
+	releaseInfoChange bool
 }
 
 // Option configures a Repo.
@@ -43,6 +46,12 @@ func WithSigner(s signing.Signer) Option { return func(r *Repo) { r.signer = s }
 
 // WithClock replaces time.Now, for tests.
 func WithClock(now func() time.Time) Option { return func(r *Repo) { r.now = now } }
+
+// WithReleaseInfoChange lets commands re-publish suites whose Origin,
+// Label or Codename the configuration changed. Devices then stop updating
+// them until their administrators accept the change
+// (apt-get update --allow-releaseinfo-change), so it is never the default.
+func WithReleaseInfoChange() Option { return func(r *Repo) { r.releaseInfoChange = true } }
 
 // WithLog sets where progress and waiting messages go (default: nowhere).
 func WithLog(w io.Writer) Option { return func(r *Repo) { r.log = w } }
@@ -111,6 +120,9 @@ func (r *Repo) lockedCreate(ctx context.Context, timeout time.Duration, newCfg *
 		if newCfg != nil {
 			cfg = *newCfg
 		}
+		if r.signer != nil && len(cfg.SigningKeys) == 0 {
+			cfg.SigningKeys = []string{r.signer.Fingerprint()}
+		}
 		if err := cfg.Validate(); err != nil {
 			return err
 		}
@@ -145,7 +157,10 @@ func (r *Repo) lock(ctx context.Context, timeout time.Duration, fn func(ctx cont
 	if waited := r.now().Sub(start); waited > time.Second {
 		fmt.Fprintf(r.log, "got the repository lock after %s\n", waited.Round(time.Millisecond))
 	}
-	err = fn(ctx)
+	err = r.checkSigner(ctx)
+	if err == nil {
+		err = fn(ctx)
+	}
 	if uerr := unlock(); uerr != nil && err == nil {
 		err = fmt.Errorf("releasing the repository lock: %w", uerr)
 	}

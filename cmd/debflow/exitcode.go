@@ -39,7 +39,7 @@ func exitCode(err error) int {
 		errors.Is(err, snapshot.ErrUnknownStage),
 		errors.Is(err, repo.ErrNoPackage), errors.Is(err, repo.ErrBadPackageSpec):
 		return exitInput
-	case errors.Is(err, repo.ErrNoSigner):
+	case errors.Is(err, repo.ErrNoSigner), errors.Is(err, repo.ErrWrongKey):
 		return exitKey
 	case errors.As(err, &usage), isCobraUsage(err):
 		return exitUsage

@@ -98,6 +98,8 @@ run any command.`,
 
 	root.AddCommand(
 		newKeyCmd(&g, e),
+		newInitCmd(&g, e),
+		newRepairCmd(&g, e),
 		newBuildCmd(&g, e),
 		newPublishCmd(&g, e),
 		newVerifyCmd(&g, e),
