@@ -13,7 +13,6 @@ import (
 	"strings"
 
 	"github.com/debflow/debflow/signing"
-	"github.com/debflow/debflow/snapshot"
 )
 
 // Problem is one thing verify found wrong.
@@ -89,9 +88,8 @@ func (r *Repo) Verify(ctx context.Context, keyring *signing.Keyring) (*VerifyRep
 		}
 
 		if s.state.Kind == KindStage {
-			var h []snapshot.Promotion
-			if _, err := readJSON(ctx, r.st, historyName(name), &h); err != nil || len(h) == 0 || h[len(h)-1].Snapshot != s.state.Serves {
-				problem(historyName(name), "the last promotion recorded is not %s, which the stage serves", s.state.Serves)
+			if h, err := r.stageHistory(ctx, s); err != nil || len(h) == 0 || h[len(h)-1].Snapshot != s.state.Serves {
+				problem(suiteStateName(name), "the last promotion recorded is not %s, which the stage serves", s.state.Serves)
 			}
 			snap, err := r.loadSuiteReadOnly(ctx, cfg, s.state.Serves)
 			if err != nil {
