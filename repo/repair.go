@@ -116,10 +116,11 @@ func (r *Repo) Repair(ctx context.Context, opts RepairOptions) (*RepairResult, e
 			}
 			switch serves := f.rel.fieldValue(SnapshotField); {
 			case serves != "":
+				// The history is lost but for the one promotion the signed
+				// Release proves: that the stage serves the snapshot.
 				state.Kind, state.Serves = KindStage, serves
-				if err := r.restoreHistory(ctx, f.name, serves, f.rel.Date); err != nil {
-					return err
-				}
+				state.History = []snapshot.Promotion{{Snapshot: serves, When: f.rel.Date.UTC().Format(time.RFC3339),
+					By: "debflow repair (from the served, signed Release)"}}
 			case snapshot.ValidName(f.name) == nil:
 				state.Kind = KindSnapshot
 				state.Snapshot = &SnapshotInfo{Created: f.rel.Date, Source: "unknown (rebuilt by debflow repair)"}
@@ -140,18 +141,6 @@ func (r *Repo) Repair(ctx context.Context, opts RepairOptions) (*RepairResult, e
 		return nil
 	})
 	return res, err
-}
-
-// restoreHistory gives a repaired stage whose history was lost the one
-// promotion its signed Release proves: that it serves the snapshot.
-func (r *Repo) restoreHistory(ctx context.Context, stage, serves string, date time.Time) error {
-	var h []snapshot.Promotion
-	found, err := readJSON(ctx, r.st, historyName(stage), &h)
-	if err != nil || found && len(h) > 0 && h[len(h)-1].Snapshot == serves {
-		return err
-	}
-	h = append(h, snapshot.Promotion{Snapshot: serves, When: date.UTC().Format(time.RFC3339), By: "debflow repair (from the served, signed Release)"})
-	return writeJSON(ctx, r.st, historyName(stage), h)
 }
 
 // servedRelease reads a served suite's Release, checks Release.gpg with
