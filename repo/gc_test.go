@@ -98,3 +98,47 @@ func TestGCOnFullDisk(t *testing.T) {
 		t.Fatalf("gc removed %v, not the orphan", res.Removed)
 	}
 }
+
+// TestDropOnFullDisk: snapshot drop, which frees space, works at 100%.
+func TestDropOnFullDisk(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("mounting a small tmpfs needs root")
+	}
+	mnt := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", mnt).CombinedOutput(); err != nil {
+		t.Skipf("mount tmpfs: %v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", mnt).Run() })
+	st, err := repo.NewFS(filepath.Join(mnt, "repo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := repo.New(st, repo.WithSigner(testkit.Key(t)))
+	pkgs, err := repo.Inspect([]string{testkit.WriteDeb(t, t.TempDir(), testkit.Deb{Name: "hello", Version: "1.0", Arch: "amd64"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := r.Publish(ctx, pkgs, repo.PublishOptions{IndexCompression: []string{"gz"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.CreateSnapshot(ctx, repo.SnapshotOptions{Name: "2026-01-01"}); err != nil {
+		t.Fatal(err)
+	}
+	fill, err := os.Create(filepath.Join(mnt, "fill"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := fill.Write(make([]byte, 4096)); err != nil {
+			break
+		}
+	}
+	fill.Close()
+	if err := r.DropSnapshot(ctx, "2026-01-01", 0); err != nil {
+		t.Fatalf("snapshot drop on a full disk: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(mnt, "repo/dists/2026-01-01")); !os.IsNotExist(err) {
+		t.Fatalf("dists/2026-01-01 is still there (%v)", err)
+	}
+}

@@ -2,7 +2,9 @@ package repo
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"sort"
 	"time"
 
@@ -86,12 +88,49 @@ func (r *Repo) DropSnapshot(ctx context.Context, name string, timeout time.Durat
 		if len(e.ServedBy) > 0 {
 			return fmt.Errorf("%w: snapshot %s is served by %v; promote another snapshot there first", ErrConflict, name, e.ServedBy)
 		}
+		// The records may be ahead of what devices get (a promotion
+		// interrupted after its commit point): the served Releases decide.
+		if stage, err := r.servedStageOf(ctx, name); err != nil || stage != "" {
+			if err == nil {
+				err = fmt.Errorf("%w: snapshot %s is what devices of stage %s are served; promote another snapshot there first", ErrConflict, name, stage)
+			}
+			return err
+		}
+		// Unpublish first: it frees a little space, so that the record
+		// below can be written on a full disk too.
+		for _, f := range []string{"InRelease", "Release.gpg", "Release"} {
+			if err := r.st.Delete(ctx, suiteDir(name)+f); err != nil {
+				return err
+			}
+		}
 		tomb := SuiteState{Suite: name, Kind: KindDropped, Updated: r.now().UTC(), Snapshot: &e.Info}
 		if err := writeJSON(ctx, r.st, suiteStateName(name), &tomb); err != nil {
 			return err
 		}
 		return r.removeDropped(ctx, name)
 	})
+}
+
+// servedStageOf returns the stage whose served Release names the snapshot,
+// or "".
+func (r *Repo) servedStageOf(ctx context.Context, snap string) (string, error) {
+	cfg, _, err := LoadConfig(ctx, r.st)
+	if err != nil {
+		return "", err
+	}
+	for _, stage := range cfg.Stages {
+		data, err := readAll(ctx, r.st, suiteDir(stage)+"Release")
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		if rel, err := ParseRelease(data); err == nil && rel.fieldValue(SnapshotField) == snap {
+			return stage, nil
+		}
+	}
+	return "", nil
 }
 
 // Contents returns the packages of a suite, stage or snapshot.
