@@ -48,7 +48,7 @@ type VerifyReport struct {
 // at most a second) before each one that follows a reading in which the
 // suite looked half-published but nothing moved yet.
 var (
-	verifyAttempts = 10
+	verifyAttempts = 8
 	verifyBackoff  = 50 * time.Millisecond
 )
 
