@@ -230,3 +230,28 @@ func TestVerifyWhilePublishing(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyPoolLeftovers: a publish killed while it stored a pool file
+// leaves a temporary file of the package's size, which no index lists and
+// List hides. Verify reports it once it is old enough not to be the file a
+// running publish is writing.
+func TestVerifyPoolLeftovers(t *testing.T) {
+	f := newFixture(t)
+	f.mustPublish(repo.PublishOptions{}, f.deb("app", "1.0", "amd64"))
+	dir := filepath.Join(f.root, "pool/main/a/app")
+	old, fresh := filepath.Join(dir, ".tmp-KILLED"), filepath.Join(dir, ".tmp-RUNNING")
+	for _, p := range []string{old, fresh} {
+		if err := os.WriteFile(p, make([]byte, 1234), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	then := time.Now().Add(-2 * time.Hour)
+	if err := os.Chtimes(old, then, then); err != nil {
+		t.Fatal(err)
+	}
+	rep := f.verify()
+	wantProblem(t, rep, "pool/main/a/app/.tmp-KILLED", "interrupted write", "1234 bytes")
+	if len(rep.Problems) != 1 {
+		t.Fatalf("want only the old leftover reported, got %v", rep.Problems)
+	}
+}
