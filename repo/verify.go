@@ -102,7 +102,7 @@ func (r *Repo) Verify(ctx context.Context, keyring *signing.Keyring) (*VerifyRep
 	case err != nil:
 		rep.Problems = append(rep.Problems, Problem{Path: configName, What: err.Error()})
 	case !found && (len(served) > 0 || len(recorded) > 0):
-		rep.Problems = append(rep.Problems, Problem{Path: configName, What: "missing, next to served suites: the next command would publish with the default Origin, Label and Codename (restore it from a backup)"})
+		rep.Problems = append(rep.Problems, Problem{Path: configName, What: "missing, next to served suites: debflow no longer knows the repository's Origin, Label, Codename and stages (restore it from a backup)"})
 	case found:
 		v.cfg = &cfg
 	}
