@@ -1,8 +1,11 @@
 package repo
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"sort"
 	"strings"
 	"time"
@@ -149,27 +152,39 @@ type GCResult struct {
 	Kept    int      `json:"kept"`
 }
 
-// GC removes pool files that no suite lists, such as those left by a
-// publish that was interrupted before its commit point. It reads every
-// index, so it costs in proportion to the whole repository; publish frees
-// pool files itself as it drops them.
+// tempCleaner is implemented by storages that can leave temporary objects
+// behind when a writer is killed (FS's ".tmp-*" files).
+type tempCleaner interface {
+	// Temporaries lists the temporary objects older than age.
+	Temporaries(ctx context.Context, age time.Duration) ([]ObjectInfo, error)
+	// RemoveTemporary removes one of them.
+	RemoveTemporary(ctx context.Context, name string) error
+}
+
+// GC removes what no suite needs: pool files that no suite lists (left by
+// a publish interrupted before its commit point, or by a dropped
+// snapshot), the files of a drop that was interrupted, and the temporary
+// files of killed writers once they are older than the grace period.
+//
+// Before it deletes anything it checks its view against the served truth:
+// every suite the tree serves must have a record whose Release is the one
+// served, or GC refuses (ErrNeedsRepair), since a pool file that only the
+// served indexes list would otherwise be lost. It reads every index, so it
+// costs in proportion to the whole repository, and it writes nothing before
+// it deletes, so it frees space on a full disk.
 func (r *Repo) GC(ctx context.Context, lockTimeout time.Duration, dryRun bool) (*GCResult, error) {
-	res := &GCResult{}
+	res := &GCResult{Removed: []string{}}
 	err := r.locked(ctx, lockTimeout, func(ctx context.Context) error {
 		cfg, _, err := LoadConfig(ctx, r.st)
 		if err != nil {
 			return err
 		}
-		suites, err := r.suiteNames(ctx)
+		suites, leftovers, err := r.checkServed(ctx, cfg)
 		if err != nil {
 			return err
 		}
 		live := map[string]bool{}
-		for _, name := range suites {
-			s, err := r.loadSuiteReadOnly(ctx, cfg, name)
-			if err != nil {
-				return err
-			}
+		for _, s := range suites {
 			for file := range s.release.Files {
 				comp, arch, ok := splitIndexName(file)
 				if !ok || !strings.HasSuffix(file, "/Packages") {
@@ -184,6 +199,21 @@ func (r *Repo) GC(ctx context.Context, lockTimeout time.Duration, dryRun bool) (
 				}
 			}
 		}
+		remove := func(o ObjectInfo, del func(context.Context, string) error) error {
+			if !dryRun {
+				if err := del(ctx, o.Name); err != nil {
+					return err
+				}
+			}
+			res.Removed = append(res.Removed, o.Name)
+			res.Bytes += o.Size
+			return nil
+		}
+		for _, o := range leftovers {
+			if err := remove(o, r.st.Delete); err != nil {
+				return err
+			}
+		}
 		objs, err := r.st.List(ctx, "pool/")
 		if err != nil {
 			return err
@@ -193,15 +223,91 @@ func (r *Repo) GC(ctx context.Context, lockTimeout time.Duration, dryRun bool) (
 				res.Kept++
 				continue
 			}
-			if !dryRun {
-				if err := r.st.Delete(ctx, o.Name); err != nil {
+			if err := remove(o, r.st.Delete); err != nil {
+				return err
+			}
+		}
+		if tc, ok := r.st.(tempCleaner); ok {
+			tmps, err := tc.Temporaries(ctx, byHashGrace)
+			if err != nil {
+				return err
+			}
+			for _, o := range tmps {
+				if err := remove(o, tc.RemoveTemporary); err != nil {
 					return err
 				}
 			}
-			res.Removed = append(res.Removed, o.Name)
-			res.Bytes += o.Size
 		}
 		return nil
 	})
 	return res, err
+}
+
+// checkServed compares debflow's records with the suites the tree serves.
+// It returns every recorded suite that is not dropped, and the files left
+// under dists/ by drops that were interrupted (once their grace period
+// has passed). It refuses (ErrNeedsRepair) a served suite without a record
+// and one whose served InRelease is not the recorded Release.
+func (r *Repo) checkServed(ctx context.Context, cfg Config) (suites []*suite, leftovers []ObjectInfo, err error) {
+	names, err := r.suiteNames(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	records := map[string]*suite{}
+	for _, name := range names {
+		s, err := r.loadSuiteReadOnly(ctx, cfg, name)
+		if err != nil {
+			return nil, nil, err
+		}
+		records[name] = s
+		if s.state.Kind != KindDropped {
+			suites = append(suites, s)
+		}
+	}
+	served, err := servedSuites(ctx, r.st)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, name := range served {
+		s := records[name]
+		switch {
+		case s == nil:
+			return nil, nil, fmt.Errorf("%w: the tree serves suite %s, which has no record in %s; %s",
+				ErrNeedsRepair, name, suitesDir, repairHint)
+		case s.state.Kind == KindDropped:
+			if r.now().Sub(s.state.Updated) < byHashGrace {
+				continue
+			}
+			objs, err := r.st.List(ctx, suiteDir(name))
+			if err != nil {
+				return nil, nil, err
+			}
+			for _, o := range objs {
+				if !nestedSuite(name, o.Name, served) {
+					leftovers = append(leftovers, o)
+				}
+			}
+		default:
+			in, err := readAll(ctx, r.st, suiteDir(name)+"InRelease")
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return nil, nil, err
+			}
+			if !bytes.Contains(in, s.state.Release) {
+				return nil, nil, fmt.Errorf("%w: suite %s: the served InRelease is not the recorded Release (an interrupted publication); run `debflow refresh` to complete it first",
+					ErrNeedsRepair, name)
+			}
+		}
+	}
+	return suites, leftovers, nil
+}
+
+// nestedSuite reports whether the object name under dists/suite/ belongs
+// to another served suite nested in it ("team/updates" inside "team").
+func nestedSuite(suite, name string, served []string) bool {
+	for _, other := range served {
+		if other != suite && strings.HasPrefix(other, suite+"/") && strings.HasPrefix(name, suiteDir(other)) {
+			return true
+		}
+	}
+	return false
 }

@@ -9,7 +9,6 @@ import (
 	"io"
 	"io/fs"
 	"maps"
-	"os"
 	"runtime"
 	"slices"
 	"sort"
@@ -34,6 +33,9 @@ type PublishOptions struct {
 	// setting, a negative value removes it.
 	ValidFor    time.Duration
 	LockTimeout time.Duration
+	// CreateSuite allows publishing into a suite that does not exist yet
+	// (development and the first stage need no permission).
+	CreateSuite bool
 }
 
 // PublishResult says what a publish did.
@@ -44,42 +46,6 @@ type PublishResult struct {
 	Unchanged  []string `json:"unchanged,omitempty"` // already published, identical
 	Removed    []string `json:"removed,omitempty"`   // dropped by Keep
 	PoolFreed  []string `json:"pool_freed,omitempty"`
-}
-
-// Package is a .deb checked and ready to publish.
-type Package struct {
-	Path string
-	Info *debfile.Info
-}
-
-// Inspect reads and checks .deb files, in parallel, before anything is
-// written. The first problem found is returned, naming its file.
-func Inspect(files []string) ([]Package, error) {
-	return InspectProgress(files, nil)
-}
-
-// InspectProgress is Inspect that calls progress (when not nil) after each
-// file with the number done so far; calls may come from several goroutines,
-// one at a time.
-func InspectProgress(files []string, progress func(done, total int)) ([]Package, error) {
-	pkgs := make([]Package, len(files))
-	var mu sync.Mutex
-	done := 0
-	err := parallel(len(files), func(i int) error {
-		info, err := debfile.InspectFile(files[i], debfile.DefaultLimits())
-		if err != nil {
-			return err
-		}
-		pkgs[i] = Package{Path: files[i], Info: info}
-		if progress != nil {
-			mu.Lock()
-			done++
-			progress(done, len(files))
-			mu.Unlock()
-		}
-		return nil
-	})
-	return pkgs, err
 }
 
 // Publish adds packages to a rolling suite, all or nothing. Republishing
@@ -113,7 +79,7 @@ func (r *Repo) Publish(ctx context.Context, pkgs []Package, opts PublishOptions)
 		return nil, err
 	}
 	var res *PublishResult
-	err = r.locked(ctx, opts.LockTimeout, func(ctx context.Context) error {
+	err = r.lockedCreate(ctx, opts.LockTimeout, nil, func(ctx context.Context) error {
 		res, err = r.publishLocked(ctx, pkgs, opts)
 		return err
 	})
@@ -140,7 +106,7 @@ func dedupe(pkgs []Package) ([]Package, error) {
 }
 
 func (r *Repo) publishLocked(ctx context.Context, pkgs []Package, opts PublishOptions) (*PublishResult, error) {
-	cfg, cfgFound, err := LoadConfig(ctx, r.st)
+	cfg, _, err := LoadConfig(ctx, r.st)
 	if err != nil {
 		return nil, err
 	}
@@ -156,6 +122,9 @@ func (r *Repo) publishLocked(ctx context.Context, pkgs []Package, opts PublishOp
 	}
 	if s.state.Kind != KindRolling {
 		return nil, fmt.Errorf("%w: %s is a %s suite; publish feeds rolling suites only", ErrConflict, s.name, s.state.Kind)
+	}
+	if err := r.checkNewSuite(ctx, cfg, s, opts.CreateSuite); err != nil {
+		return nil, err
 	}
 	res := &PublishResult{Suite: s.name}
 
@@ -205,6 +174,27 @@ func (r *Repo) publishLocked(ctx context.Context, pkgs []Package, opts PublishOp
 				break
 			}
 		}
+		if existing == nil {
+			// The conflict rule holds across components: one content per
+			// name, version and architecture in a suite.
+			if existing, err = r.inOtherComponent(ctx, s, opts.Component, k, targets); err != nil {
+				return nil, err
+			}
+			if existing != nil && existing.SHA256 != info.SHA256 {
+				return nil, fmt.Errorf("%w: %s: %s is already published in %s with other contents, in another component (%s); publish it under a new version",
+					ErrConflict, p.Path, k, s.name, existing.Filename)
+			}
+		}
+		if existing != nil && existing.SHA256 != info.SHA256 {
+			same, err := r.sameButSignature(ctx, existing.Filename, &p)
+			if err != nil {
+				return nil, err
+			}
+			if same {
+				res.Unchanged = append(res.Unchanged, k.String())
+				continue
+			}
+		}
 		if existing != nil {
 			if existing.SHA256 != info.SHA256 {
 				return nil, fmt.Errorf("%w: %s: %s is already published in %s with other contents (sha256 %s, this file %s); publish it under a new version",
@@ -241,7 +231,7 @@ func (r *Repo) publishLocked(ctx context.Context, pkgs []Package, opts PublishOp
 	}
 
 	// Immutable objects first: the pool files.
-	if err := parallel(len(adds), func(i int) error { return r.putFile(ctx, adds[i].pool, adds[i].pkg.Path) }); err != nil {
+	if err := parallel(len(adds), func(i int) error { return r.storePackage(ctx, adds[i].pool, &adds[i].pkg) }); err != nil {
 		return nil, err
 	}
 	for _, a := range adds {
@@ -269,11 +259,6 @@ func (r *Repo) publishLocked(ctx context.Context, pkgs []Package, opts PublishOp
 	case opts.ValidFor < 0:
 		validFor = 0
 	}
-	if !cfgFound {
-		if err := writeJSON(ctx, r.st, configName, &cfg); err != nil {
-			return nil, err
-		}
-	}
 	if err := r.commit(ctx, cfg, s, files, validFor, nil); err != nil {
 		return nil, err
 	}
@@ -285,6 +270,28 @@ func (r *Repo) publishLocked(ctx context.Context, pkgs []Package, opts PublishOp
 	}
 	res.PoolFreed = freed
 	return res, nil
+}
+
+// inOtherComponent finds k in the suite's components other than comp.
+func (r *Repo) inOtherComponent(ctx context.Context, s *suite, comp string, k Key, targets func(string) []string) (*Stanza, error) {
+	for _, c := range suiteComponents(s.release) {
+		if c == comp {
+			continue
+		}
+		for _, arch := range targets(k.Architecture) {
+			if _, ok := s.release.Files[indexDir(c, arch)+"/Packages"]; !ok {
+				continue
+			}
+			idx, err := r.index(ctx, s, c, arch)
+			if err != nil {
+				return nil, err
+			}
+			if st := idx.Get(k); st != nil {
+				return st, nil
+			}
+		}
+	}
+	return nil, nil
 }
 
 // seedNewArchitectures copies the Architecture: all packages of the
@@ -385,14 +392,23 @@ func (r *Repo) checkPoolFree(ctx context.Context, pool string, info *debfile.Inf
 	return fmt.Errorf("%w: the pool already holds a different %s; publish it under a new version", ErrConflict, pool)
 }
 
-func (r *Repo) putFile(ctx context.Context, name, file string) error {
-	f, err := os.Open(file)
+// storePackage stores a package's checked bytes in the pool, and makes
+// sure the stored object has the size the index will list.
+func (r *Repo) storePackage(ctx context.Context, name string, p *Package) error {
+	rc, err := p.content()
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	if err := r.st.Put(ctx, name, f); err != nil {
-		return fmt.Errorf("storing %s: %w", file, err)
+	defer rc.Close()
+	if err := r.st.Put(ctx, name, rc); err != nil {
+		return fmt.Errorf("storing %s: %w", p.Path, err)
+	}
+	oi, err := r.st.Stat(ctx, name)
+	if err != nil {
+		return fmt.Errorf("storing %s: %w", p.Path, err)
+	}
+	if oi.Size != p.Info.Size {
+		return fmt.Errorf("storing %s: the storage holds %d bytes at %s, %d were written", p.Path, oi.Size, name, p.Info.Size)
 	}
 	return nil
 }

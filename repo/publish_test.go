@@ -216,7 +216,7 @@ func TestKeep(t *testing.T) {
 		t.Errorf("pool file of the dropped version still there: %v", err)
 	}
 	// A pool file another suite still lists is never removed.
-	f.mustPublish(repo.PublishOptions{Suite: "other"}, files[1])
+	f.mustPublish(repo.PublishOptions{Suite: "other", CreateSuite: true}, files[1])
 	f.mustPublish(repo.PublishOptions{Keep: 1}, f.deb("hello", "1.3", "amd64"))
 	if _, err := os.Stat(filepath.Join(f.root, repo.PoolPath("main", "hello", "1.1", "amd64"))); err != nil {
 		t.Errorf("pool file still listed by suite other was removed: %v", err)

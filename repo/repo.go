@@ -32,6 +32,9 @@ type Repo struct {
 	now    func() time.Time
 	log    io.Writer
 	holder string
+	// releaseInfoChange lets a command publish a Release whose Origin,
+	// Label or Codename differ from the suite's current one.
+	releaseInfoChange bool
 }
 
 // Option configures a Repo.
@@ -42,6 +45,12 @@ func WithSigner(s signing.Signer) Option { return func(r *Repo) { r.signer = s }
 
 // WithClock replaces time.Now, for tests.
 func WithClock(now func() time.Time) Option { return func(r *Repo) { r.now = now } }
+
+// WithReleaseInfoChange lets commands re-publish suites whose Origin,
+// Label or Codename the configuration changed. Devices then stop updating
+// them until their administrators accept the change
+// (apt-get update --allow-releaseinfo-change), so it is never the default.
+func WithReleaseInfoChange() Option { return func(r *Repo) { r.releaseInfoChange = true } }
 
 // WithLog sets where progress and waiting messages go (default: nowhere).
 func WithLog(w io.Writer) Option { return func(r *Repo) { r.log = w } }
@@ -77,8 +86,60 @@ func defaultHolder() string {
 }
 
 // locked runs fn while holding the repository lock, waiting at most
-// timeout for it and saying so when it has to wait.
+// timeout for it and saying so when it has to wait. A tree that holds no
+// repository is refused before the lock is taken, so that a mistyped
+// --repo gets nothing written into it.
 func (r *Repo) locked(ctx context.Context, timeout time.Duration, fn func(ctx context.Context) error) error {
+	if _, _, err := LoadConfig(ctx, r.st); err != nil {
+		return err
+	}
+	return r.lock(ctx, timeout, fn)
+}
+
+// lockedCreate is locked for the commands that may create a repository:
+// the tree must hold one or be empty. In an empty tree, the configuration
+// (newCfg, or NewConfig when nil) is written first, under the lock, so that
+// a concurrent first publisher finds a repository, not a tree with files it
+// does not know; it is removed again when fn fails.
+func (r *Repo) lockedCreate(ctx context.Context, timeout time.Duration, newCfg *Config, fn func(ctx context.Context) error) error {
+	if _, _, err := createConfig(ctx, r.st); err != nil {
+		return err
+	}
+	return r.lock(ctx, timeout, func(ctx context.Context) error {
+		cfg, isNew, err := createConfig(ctx, r.st)
+		if err != nil || !isNew {
+			if err == nil && newCfg != nil {
+				return fmt.Errorf("%w: it is a debflow repository already", ErrNotEmpty)
+			}
+			if err != nil {
+				return err
+			}
+			return fn(ctx)
+		}
+		if newCfg != nil {
+			cfg = *newCfg
+		}
+		if r.signer != nil && len(cfg.SigningKeys) == 0 {
+			cfg.SigningKeys = []string{r.signer.Fingerprint()}
+		}
+		if err := cfg.Validate(); err != nil {
+			return err
+		}
+		if err := writeJSON(ctx, r.st, configName, &cfg); err != nil {
+			return err
+		}
+		if err := fn(ctx); err != nil {
+			if derr := r.st.Delete(context.WithoutCancel(ctx), configName); derr != nil {
+				err = errors.Join(err, derr)
+			}
+			return err
+		}
+		return nil
+	})
+}
+
+// lock takes the lock and runs fn.
+func (r *Repo) lock(ctx context.Context, timeout time.Duration, fn func(ctx context.Context) error) error {
 	lctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	start := r.now()
@@ -92,7 +153,10 @@ func (r *Repo) locked(ctx context.Context, timeout time.Duration, fn func(ctx co
 	if waited := r.now().Sub(start); waited > time.Second {
 		fmt.Fprintf(r.log, "got the repository lock after %s\n", waited.Round(time.Millisecond))
 	}
-	err = fn(ctx)
+	err = r.checkSigner(ctx)
+	if err == nil {
+		err = fn(ctx)
+	}
 	if uerr := unlock(); uerr != nil && err == nil {
 		err = fmt.Errorf("releasing the repository lock: %w", uerr)
 	}

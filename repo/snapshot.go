@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"maps"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -31,12 +30,6 @@ type SnapshotInfo struct {
 	Picks            []string  `json:"picks,omitempty"`   // a pick: PKG=VERSION, as given
 	Packages         int       `json:"packages"`          // package count, for listings
 }
-
-// pinnedName lists every pool file some snapshot holds, one per line, so
-// that development's retention can tell in one read whether a pool file
-// it drops is still needed. Snapshots are immutable, so the list only grows
-// until a snapshot is dropped; drop recomputes it.
-const pinnedName = metaDir + "pinned"
 
 // SnapshotOptions control CreateSnapshot and PickSnapshot.
 type SnapshotOptions struct {
@@ -217,7 +210,7 @@ func (r *Repo) PickSnapshot(ctx context.Context, base string, picks []snapshot.P
 // writeSnapshot publishes a new snapshot suite: by-hash files, its record,
 // the named files and the signed Release, and pins its pool files.
 func (r *Repo) writeSnapshot(ctx context.Context, cfg Config, name string, from *Release, files []indexFile, info *SnapshotInfo, pinned []string) error {
-	if err := r.pin(ctx, pinned); err != nil {
+	if err := r.pin(ctx, name, pinned); err != nil {
 		return err
 	}
 	rel := &Release{
@@ -298,56 +291,6 @@ func (r *Repo) loadExisting(ctx context.Context, cfg Config, name string) (*suit
 		return nil, fmt.Errorf("%w: %s was dropped", ErrNoSuite, name)
 	}
 	return s, nil
-}
-
-// pin adds pool files to the pinned list.
-func (r *Repo) pin(ctx context.Context, files []string) error {
-	if len(files) == 0 {
-		return nil
-	}
-	set, err := r.pinned(ctx)
-	if err != nil {
-		return err
-	}
-	n := len(set)
-	for _, f := range files {
-		set[f] = true
-	}
-	if len(set) == n {
-		return nil
-	}
-	return r.writePinned(ctx, set)
-}
-
-func (r *Repo) pinned(ctx context.Context) (map[string]bool, error) {
-	data, err := readAll(ctx, r.st, pinnedName)
-	if errors.Is(err, fs.ErrNotExist) {
-		return map[string]bool{}, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	set := map[string]bool{}
-	for _, line := range strings.Split(string(data), "\n") {
-		if line != "" {
-			set[line] = true
-		}
-	}
-	return set, nil
-}
-
-func (r *Repo) writePinned(ctx context.Context, set map[string]bool) error {
-	names := make([]string, 0, len(set))
-	for n := range set {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	var b bytes.Buffer
-	for _, n := range names {
-		b.WriteString(n)
-		b.WriteByte('\n')
-	}
-	return r.st.Put(ctx, pinnedName, &b)
 }
 
 // suiteContents is everything in a suite, once per package.

@@ -102,38 +102,9 @@ func (r *Repo) DropSnapshot(ctx context.Context, name string, timeout time.Durat
 				return err
 			}
 		}
-		return r.repin(ctx)
+		_, err = r.repin(ctx)
+		return err
 	})
-}
-
-// repin recomputes the pinned list from the snapshots that remain.
-func (r *Repo) repin(ctx context.Context) error {
-	cfg, _, err := LoadConfig(ctx, r.st)
-	if err != nil {
-		return err
-	}
-	names, err := r.suiteNames(ctx)
-	if err != nil {
-		return err
-	}
-	set := map[string]bool{}
-	for _, name := range names {
-		s, err := r.loadSuiteReadOnly(ctx, cfg, name)
-		if err != nil {
-			return err
-		}
-		if s.state.Kind != KindSnapshot {
-			continue
-		}
-		c, err := r.contents(ctx, s)
-		if err != nil {
-			return err
-		}
-		for _, st := range c.stanza {
-			set[st.Filename] = true
-		}
-	}
-	return r.writePinned(ctx, set)
 }
 
 // Contents returns the packages of a suite, stage or snapshot.

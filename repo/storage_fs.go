@@ -288,6 +288,42 @@ func (f *FS) List(ctx context.Context, prefix string) ([]ObjectInfo, error) {
 	return objs, nil
 }
 
+// Empty reports whether the root holds no object (or does not exist). The
+// lock file does not count: the lock is taken before a command looks. It
+// reads a few directory entries, never the whole tree.
+func (f *FS) Empty(ctx context.Context) (bool, error) {
+	names, err := readNames(f.root, 2)
+	if err != nil || len(names) == 0 {
+		return err == nil, err
+	}
+	if len(names) > 1 || names[0] != path.Dir(fsLockName) {
+		return false, nil
+	}
+	meta, err := readNames(filepath.Join(f.root, path.Dir(fsLockName)), 2)
+	if err != nil {
+		return false, err
+	}
+	return len(meta) == 0 || len(meta) == 1 && meta[0] == path.Base(fsLockName), nil
+}
+
+// readNames reads at most n entry names of a directory; a missing
+// directory has none.
+func readNames(dir string, n int) ([]string, error) {
+	d, err := os.Open(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fsError("read", dir, err)
+	}
+	defer d.Close()
+	names, err := d.Readdirnames(n)
+	if err != nil && err != io.EOF {
+		return nil, fsError("read", dir, err)
+	}
+	return names, nil
+}
+
 // Lock implements Storage with flock(2), as described on FS.
 func (f *FS) Lock(ctx context.Context, holder string, waiting func(holder string, since time.Time)) (unlock func() error, err error) {
 	file, err := f.openLockFile()
@@ -334,10 +370,12 @@ func (f *FS) Lock(ctx context.Context, holder string, waiting func(holder string
 	if err == nil {
 		_, err = file.WriteAt(append(data, '\n'), 0)
 	}
-	if err != nil {
+	if err != nil && !errors.Is(err, syscall.ENOSPC) && !errors.Is(err, syscall.EDQUOT) {
 		file.Close() // releases the lock
 		return nil, fmt.Errorf("repo: lock %s: writing the holder: %w", fsLockName, err)
 	}
+	// On a full disk the lock is held all the same, without a description
+	// (waiters see an unknown holder): gc must be able to free space.
 	var once sync.Once
 	var unlockErr error
 	return func() error {
@@ -476,4 +514,58 @@ func lookupError(op, name string, err error) error {
 		return fmt.Errorf("repo: %s %s: %w: %w", op, name, fs.ErrNotExist, err)
 	}
 	return fsError(op, name, err)
+}
+
+// Temporaries lists the temporary files of killed writers (".tmp-*")
+// older than age, for gc: List never shows them.
+func (f *FS) Temporaries(ctx context.Context, age time.Duration) ([]ObjectInfo, error) {
+	r, err := os.OpenRoot(f.root)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("repo: list temporary files: %w", err)
+	}
+	defer r.Close()
+	var objs []ObjectInfo
+	err = fs.WalkDir(r.FS(), ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(lookupError("list", name, err), fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if !d.Type().IsRegular() || !strings.HasPrefix(d.Name(), fsTempPrefix) {
+			return nil
+		}
+		fi, err := d.Info()
+		if err != nil || time.Since(fi.ModTime()) < age {
+			return nil // gone meanwhile, or maybe still being written
+		}
+		objs = append(objs, ObjectInfo{Name: name, Size: fi.Size(), ModTime: fi.ModTime()})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("repo: list temporary files: %w", err)
+	}
+	return objs, nil
+}
+
+// RemoveTemporary removes a temporary file that Temporaries listed.
+func (f *FS) RemoveTemporary(ctx context.Context, name string) error {
+	if err := ValidName(name); err != nil || !strings.HasPrefix(path.Base(name), fsTempPrefix) {
+		return badName(name, "not a temporary file")
+	}
+	r, err := os.OpenRoot(f.root)
+	if err != nil {
+		return fsError("remove", name, err)
+	}
+	defer r.Close()
+	if err := r.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fsError("remove", name, err)
+	}
+	return nil
 }

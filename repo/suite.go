@@ -43,6 +43,17 @@ func suiteDir(name string) string { return "dists/" + name + "/" }
 func (r *Repo) loadSuite(ctx context.Context, cfg Config, name string) (*suite, error) {
 	s, err := r.loadSuiteReadOnly(ctx, cfg, name)
 	if errors.Is(err, ErrNoSuite) {
+		// No record: a new suite, unless the tree serves one under that
+		// name, whose record was lost. Starting it afresh would drop
+		// every package devices see.
+		for _, f := range []string{"InRelease", "Release"} {
+			if _, serr := r.st.Stat(ctx, suiteDir(name)+f); serr == nil {
+				return nil, fmt.Errorf("suite %s: %w: %s is served but %s is missing; %s",
+					name, ErrNeedsRepair, suiteDir(name)+f, suiteStateName(name), repairHint)
+			} else if !errors.Is(serr, fs.ErrNotExist) {
+				return nil, serr
+			}
+		}
 		return &suite{
 			name:    name,
 			state:   SuiteState{Suite: name, Kind: KindRolling},
@@ -59,11 +70,33 @@ func (r *Repo) loadSuite(ctx context.Context, cfg Config, name string) (*suite, 
 		return nil, err
 	}
 	if s.state.Kind != KindDropped {
+		if err := r.checkReleaseInfo(cfg, s); err != nil {
+			return nil, err
+		}
 		if err := r.repair(ctx, s); err != nil {
 			return nil, err
 		}
 	}
 	return s, nil
+}
+
+// checkReleaseInfo refuses to change a suite's Origin, Label or Codename
+// unless the command was told to (WithReleaseInfoChange): apt stops
+// updating such a suite until an administrator accepts the change.
+func (r *Repo) checkReleaseInfo(cfg Config, s *suite) error {
+	if r.releaseInfoChange {
+		return nil
+	}
+	for _, f := range []struct{ name, was, now string }{
+		{"Origin", s.release.Origin, cfg.Origin}, {"Label", s.release.Label, cfg.Label}, {"Codename", s.release.Codename, cfg.Codename},
+	} {
+		if f.was != f.now {
+			return fmt.Errorf("%w: suite %s: the configuration changes %s from %q to %q; devices stop updating it until "+
+				"their administrators run apt-get update --allow-releaseinfo-change; if that is meant, give --allow-releaseinfo-change",
+				ErrConflict, s.name, f.name, f.was, f.now)
+		}
+	}
+	return nil
 }
 
 // repair completes an interrupted publication: if InRelease does not carry

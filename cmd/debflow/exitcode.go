@@ -26,14 +26,20 @@ func exitCode(err error) int {
 		return exitUsage
 	case errors.Is(err, ci.ErrEvent), errors.Is(err, ci.ErrStageFile):
 		return exitInput
-	case errors.Is(err, repo.ErrConflict), errors.Is(err, repo.ErrLockTimeout), errors.Is(err, snapshot.ErrOutOfOrder):
+	case errors.Is(err, repo.ErrNeedsRepair):
 		return exitConflict
-	case errors.Is(err, debfile.ErrInvalid), errors.Is(err, repo.ErrBadSuiteName), errors.Is(err, repo.ErrBadComponent),
+	case errors.Is(err, repo.ErrNoRepo), errors.Is(err, repo.ErrBadConfig):
+		return exitInput
+	case errors.Is(err, repo.ErrConflict), errors.Is(err, repo.ErrLockTimeout), errors.Is(err, snapshot.ErrOutOfOrder),
+		errors.Is(err, repo.ErrNotEmpty):
+		return exitConflict
+	case errors.Is(err, debfile.ErrInvalid), errors.Is(err, repo.ErrInput), errors.Is(err, repo.ErrChanged), errors.Is(err, repo.ErrBadSuiteName), errors.Is(err, repo.ErrBadComponent),
 		errors.Is(err, repo.ErrNoSuite), errors.Is(err, snapshot.ErrBadName), errors.Is(err, snapshot.ErrBadPick),
 		errors.Is(err, snapshot.ErrUnknownPackage), errors.Is(err, snapshot.ErrUnknownVersion),
-		errors.Is(err, snapshot.ErrUnknownStage):
+		errors.Is(err, snapshot.ErrUnknownStage),
+		errors.Is(err, repo.ErrNoPackage), errors.Is(err, repo.ErrBadPackageSpec):
 		return exitInput
-	case errors.Is(err, repo.ErrNoSigner):
+	case errors.Is(err, repo.ErrNoSigner), errors.Is(err, repo.ErrWrongKey):
 		return exitKey
 	case errors.As(err, &usage), isCobraUsage(err):
 		return exitUsage

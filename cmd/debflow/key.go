@@ -15,7 +15,7 @@ func newKeyCmd(g *globalOptions, e env) *cobra.Command {
 		Use:   "key",
 		Short: "Generate and export OpenPGP signing keys",
 	}
-	cmd.AddCommand(newKeyGenerateCmd(e), newKeyExportCmd(g, e))
+	cmd.AddCommand(newKeyGenerateCmd(e), newKeyExportCmd(g, e), newKeyAddCmd(g, e), newKeyRetireCmd(g, e))
 	return cmd
 }
 

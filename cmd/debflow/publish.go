@@ -18,6 +18,7 @@ type publishOptions struct {
 	indexCompression string
 	validFor         time.Duration
 	lockTimeout      time.Duration
+	createSuite      bool
 }
 
 func newPublishCmd(g *globalOptions, e env) *cobra.Command {
@@ -49,6 +50,7 @@ the suite, and removes the pool files no other suite still lists.`,
 	f.StringVar(&o.indexCompression, "index-compression", "", `compressed indexes next to each Packages: a list of gz and xz (default "gz,xz", or the repository's setting)`)
 	f.DurationVar(&o.validFor, "valid-for", 0, "write Valid-Until = Date + this (e.g. 168h); refresh before it passes")
 	f.DurationVar(&o.lockTimeout, "lock-timeout", repo.DefaultLockTimeout, "how long to wait for another publisher")
+	f.BoolVar(&o.createSuite, "create-suite", false, "create --suite if it does not exist (development and the first stage need not)")
 	return cmd
 }
 
@@ -87,10 +89,13 @@ func runPublish(cmd *cobra.Command, g *globalOptions, o publishOptions, e env, f
 	if err != nil {
 		return err
 	}
-	pkgs, err := repo.InspectProgress(files, terminalProgress(g, e, "checking packages"))
+	// Every input is read here, once, before the lock: a pipe or a FIFO
+	// cannot keep the lock held, and what is stored is what was checked.
+	pkgs, err := repo.InspectProgress(cmd.Context(), files, terminalProgress(g, e, "checking packages"))
 	if err != nil {
 		return err
 	}
+	defer repo.ClosePackages(pkgs)
 	res, err := r.Publish(cmd.Context(), pkgs, repo.PublishOptions{
 		Suite:            o.suite,
 		Component:        o.component,
@@ -98,6 +103,7 @@ func runPublish(cmd *cobra.Command, g *globalOptions, o publishOptions, e env, f
 		IndexCompression: comps,
 		ValidFor:         o.validFor,
 		LockTimeout:      o.lockTimeout,
+		CreateSuite:      o.createSuite,
 	})
 	if err != nil {
 		return err

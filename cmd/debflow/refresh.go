@@ -11,6 +11,7 @@ import (
 
 func newRefreshCmd(g *globalOptions, e env) *cobra.Command {
 	var validFor, lockTimeout time.Duration
+	var allowChange bool
 	cmd := &cobra.Command{
 		Use:   "refresh --repo DIR --key FILE [--valid-for DURATION]",
 		Short: "Re-sign every suite's Release with a new Date and Valid-Until",
@@ -19,7 +20,11 @@ Valid-Until, without touching an index. Fleets whose Release files carry
 Valid-Until run it from cron, well before the validity ends.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			r, err := openRepo(g, e, true)
+			var extra []repo.Option
+			if allowChange {
+				extra = append(extra, repo.WithReleaseInfoChange())
+			}
+			r, err := openRepo(g, e, true, extra...)
 			if err != nil {
 				return err
 			}
@@ -37,6 +42,7 @@ Valid-Until run it from cron, well before the validity ends.`,
 		},
 	}
 	cmd.Flags().DurationVar(&validFor, "valid-for", 0, "new validity (default: each suite's own)")
+	cmd.Flags().BoolVar(&allowChange, "allow-releaseinfo-change", false, "re-sign suites whose Origin, Label or Codename the configuration changed (devices must accept it too)")
 	cmd.Flags().DurationVar(&lockTimeout, "lock-timeout", repo.DefaultLockTimeout, "how long to wait for a publisher")
 	return cmd
 }

@@ -31,12 +31,12 @@ func progress(g *globalOptions, e env) io.Writer {
 
 // openRepo opens the repository with the signing key when the command
 // signs.
-func openRepo(g *globalOptions, e env, sign bool) (*repo.Repo, error) {
+func openRepo(g *globalOptions, e env, sign bool, extra ...repo.Option) (*repo.Repo, error) {
 	st, err := openStorage(g)
 	if err != nil {
 		return nil, err
 	}
-	opts := []repo.Option{repo.WithLog(progress(g, e)), repo.WithClock(e.now)}
+	opts := append([]repo.Option{repo.WithLog(progress(g, e)), repo.WithClock(e.now)}, extra...)
 	if sign {
 		key, err := signing.LoadKey(g.keyFile, e.getenv)
 		if err != nil {

@@ -98,6 +98,8 @@ run any command.`,
 
 	root.AddCommand(
 		newKeyCmd(&g, e),
+		newInitCmd(&g, e),
+		newRepairCmd(&g, e),
 		newBuildCmd(&g, e),
 		newPublishCmd(&g, e),
 		newVerifyCmd(&g, e),
@@ -110,6 +112,9 @@ run any command.`,
 		newStatusCmd(&g, e),
 		newHistoryCmd(&g, e),
 		newGitHubCmd(&g, e),
+		newRemoveCmd(&g, e),
+		newListCmd(&g, e),
+		newSuiteCmd(&g, e),
 	)
 	return root
 }

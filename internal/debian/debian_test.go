@@ -120,7 +120,7 @@ func TestValidArchitecture(t *testing.T) {
 			t.Errorf("ValidArchitecture(%q) = %v", ok, err)
 		}
 	}
-	for _, bad := range []string{"", "any", "linux-any", "AMD64", "amd 64", "amd64/../x", "-x"} {
+	for _, bad := range []string{"", "any", "linux-any", "AMD64", "amd 64", "amd64/../x", "-x", "source", "amd64 "} {
 		if err := ValidArchitecture(bad); err == nil {
 			t.Errorf("ValidArchitecture(%q) accepted", bad)
 		}
@@ -169,4 +169,26 @@ func FuzzParseParagraphs(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestValidVersionAgreesWithDpkg checks the edge cases of ValidVersion
+// against dpkg's own parser: whatever dpkg refuses must be refused here.
+// (ValidVersion is stricter than dpkg in places dpkg only warns about, such
+// as a version that does not start with a digit; those are not listed.)
+func TestValidVersionAgreesWithDpkg(t *testing.T) {
+	if _, err := exec.LookPath("dpkg"); err != nil {
+		t.Skip("dpkg not installed")
+	}
+	for _, v := range []string{
+		"2147483647:1.0", "2147483648:1.0", "99999999999999999999:1.0", "01:1.0", "0:1.0",
+		"1:2:3", "1:2:3-4", "-1:1.0", "1.0-", "1:", ":1", "1.0 1", "1.0-1-2",
+	} {
+		// dpkg exits 2 on a syntax error and 0 or 1 for the comparison.
+		err := exec.Command("dpkg", "--compare-versions", v, "lt", "1").Run()
+		var exit *exec.ExitError
+		dpkgRefuses := errors.As(err, &exit) && exit.ExitCode() == 2
+		if got := ValidVersion(v) != nil; got != dpkgRefuses {
+			t.Errorf("ValidVersion(%q) refuses=%v, dpkg refuses=%v", v, got, dpkgRefuses)
+		}
+	}
 }

@@ -3,6 +3,7 @@ package debian
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 
 	aptlydeb "github.com/aptly-dev/aptly/deb"
@@ -40,12 +41,16 @@ func ValidVersion(v string) error {
 	if v == "" {
 		return bad("empty")
 	}
-	rest := v
+	rest, colon := v, ""
 	if epoch, after, ok := strings.Cut(rest, ":"); ok {
 		if epoch == "" || strings.Trim(epoch, "0123456789") != "" {
 			return bad("the epoch before ':' must be a number")
 		}
-		rest = after
+		// dpkg reads the epoch as a C int and refuses anything larger.
+		if _, err := strconv.ParseInt(epoch, 10, 32); err != nil {
+			return bad("the epoch is too big (dpkg allows at most 2147483647)")
+		}
+		rest, colon = after, ":" // with an epoch, the upstream part may hold ':' too
 	}
 	upstream, revision := rest, ""
 	if i := strings.LastIndexByte(rest, '-'); i >= 0 {
@@ -58,7 +63,7 @@ func ValidVersion(v string) error {
 		return bad("the upstream version must start with a digit")
 	}
 	for i := 0; i < len(upstream); i++ {
-		if c := upstream[i]; !isAlnum(c) && !strings.ContainsRune(".+~-", rune(c)) {
+		if c := upstream[i]; !isAlnum(c) && !strings.ContainsRune(".+~-"+colon, rune(c)) {
 			return bad(fmt.Sprintf("character %q is not allowed", c))
 		}
 	}
@@ -76,6 +81,9 @@ func ValidVersion(v string) error {
 func ValidArchitecture(arch string) error {
 	if arch == "" {
 		return fmt.Errorf("invalid architecture: empty")
+	}
+	if arch == "source" {
+		return fmt.Errorf("invalid architecture %q: a binary package cannot be a source package (apt would get a binary-source index)", arch)
 	}
 	if arch == "any" || strings.Contains(arch, "any-") || strings.HasSuffix(arch, "-any") {
 		return fmt.Errorf("invalid architecture %q: a binary package needs a concrete architecture or \"all\"", arch)

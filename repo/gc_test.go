@@ -1,0 +1,100 @@
+package repo_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/debflow/debflow/internal/testkit"
+	"github.com/debflow/debflow/repo"
+)
+
+// TestGCCleansLeftovers: the temporary files of a killed publish and the
+// pool files no suite lists are removed once older than the grace period;
+// younger temporaries (a publish still writing) are left alone.
+func TestGCCleansLeftovers(t *testing.T) {
+	f := newFixture(t)
+	f.mustPublish(repo.PublishOptions{}, f.deb("hello", "1.0", "amd64"))
+	dir := filepath.Join(f.root, "pool/main/h/hello")
+	old := filepath.Join(dir, ".tmp-KILLED")
+	young := filepath.Join(dir, ".tmp-WRITING")
+	orphan := filepath.Join(f.root, repo.PoolPath("main", "gone", "1.0", "amd64"))
+	for _, p := range []string{old, young, orphan} {
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, make([]byte, 1000), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	past := time.Now().Add(-2 * time.Hour)
+	os.Chtimes(old, past, past)
+
+	res, err := f.repo.GC(context.Background(), repo.DefaultLockTimeout, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"pool/main/h/hello/.tmp-KILLED", repo.PoolPath("main", "gone", "1.0", "amd64")} {
+		if !slices.Contains(res.Removed, want) {
+			t.Errorf("gc did not remove %s (removed %v)", want, res.Removed)
+		}
+	}
+	if _, err := os.Stat(young); err != nil {
+		t.Errorf("gc removed a temporary file still being written: %v", err)
+	}
+	if _, err := os.Stat(old); !os.IsNotExist(err) {
+		t.Errorf("the killed publish's temporary file is still there")
+	}
+	if rep := f.verify(); len(rep.Problems) > 0 {
+		t.Fatalf("verify after gc: %v", rep.Problems)
+	}
+}
+
+// TestGCOnFullDisk: the command that frees space works at 100%: taking the
+// lock and collecting write nothing first.
+func TestGCOnFullDisk(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("mounting a small tmpfs needs root")
+	}
+	mnt := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", mnt).CombinedOutput(); err != nil {
+		t.Skipf("mount tmpfs: %v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", mnt).Run() })
+	st, err := repo.NewFS(filepath.Join(mnt, "repo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := repo.New(st, repo.WithSigner(testkit.Key(t)))
+	pkgs, err := repo.Inspect([]string{testkit.WriteDeb(t, t.TempDir(), testkit.Deb{Name: "hello", Version: "1.0", Arch: "amd64"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Publish(context.Background(), pkgs, repo.PublishOptions{IndexCompression: []string{"gz"}}); err != nil {
+		t.Fatal(err)
+	}
+	orphan := filepath.Join(mnt, "repo", repo.PoolPath("main", "big", "1.0", "amd64"))
+	os.MkdirAll(filepath.Dir(orphan), 0o755)
+	os.WriteFile(orphan, make([]byte, 256<<10), 0o644)
+	// Fill the disk to the last block.
+	fill, err := os.Create(filepath.Join(mnt, "fill"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := fill.Write(make([]byte, 4096)); err != nil {
+			break
+		}
+	}
+	fill.Close()
+
+	res, err := r.GC(context.Background(), repo.DefaultLockTimeout, false)
+	if err != nil {
+		t.Fatalf("gc on a full disk: %v", err)
+	}
+	if !slices.Contains(res.Removed, repo.PoolPath("main", "big", "1.0", "amd64")) {
+		t.Fatalf("gc removed %v, not the orphan", res.Removed)
+	}
+}

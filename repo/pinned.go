@@ -1,0 +1,169 @@
+package repo
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"slices"
+	"strings"
+)
+
+// pinnedName lists every pool file some snapshot holds, one per line, so
+// that development's retention can tell in one read whether a pool file it
+// drops is still needed. It is a cache of what the snapshot records say,
+// never the authority: it carries the names of the snapshot records it was
+// made from and a checksum, and a list that is missing, damaged or older
+// than the records is rebuilt from them before anything trusts it.
+// Snapshots are immutable, so the list only grows until a snapshot is
+// dropped; drop rebuilds it.
+const pinnedName = metaDir + "pinned"
+
+const (
+	pinnedMagic     = "# debflow pinned pool files, v1 (a cache of the snapshot records)"
+	pinnedSnapshots = "# snapshots:"
+	pinnedSum       = "# sha256:"
+)
+
+// snapshotRecords lists the names of the snapshot records, dropped ones
+// included: snapshot names start with a digit, stage and suite names do
+// not (snapshot.ValidName).
+func (r *Repo) snapshotRecords(ctx context.Context) ([]string, error) {
+	names, err := r.suiteNames(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(names, func(n string) bool { return n == "" || n[0] < '0' || n[0] > '9' }), nil
+}
+
+// pinned returns the pinned pool files, rebuilding the list when it does
+// not check out against the snapshot records.
+func (r *Repo) pinned(ctx context.Context) (map[string]bool, error) {
+	records, err := r.snapshotRecords(ctx)
+	if err != nil {
+		return nil, err
+	}
+	data, err := readAll(ctx, r.st, pinnedName)
+	if errors.Is(err, fs.ErrNotExist) && len(records) == 0 {
+		return map[string]bool{}, nil
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	covers, set, perr := parsePinned(data)
+	if perr == nil {
+		for _, n := range records {
+			if !covers[n] {
+				perr = fmt.Errorf("it does not cover snapshot %s", n)
+				break
+			}
+		}
+	}
+	if err == nil && perr == nil {
+		return set, nil
+	}
+	why := "it is missing"
+	if perr != nil && err == nil {
+		why = perr.Error()
+	}
+	fmt.Fprintf(r.log, "rebuilding %s from the snapshot records: %s\n", pinnedName, why)
+	return r.repin(ctx)
+}
+
+// parsePinned reads a pinned list and checks its checksum.
+func parsePinned(data []byte) (covers, files map[string]bool, err error) {
+	head, body, ok := bytes.Cut(data, []byte("\n"))
+	if !ok || string(head) != pinnedMagic {
+		return nil, nil, errors.New("its first line is not the expected header")
+	}
+	snaps, body, _ := bytes.Cut(body, []byte("\n"))
+	sum, body, _ := bytes.Cut(body, []byte("\n"))
+	names, ok1 := strings.CutPrefix(string(snaps), pinnedSnapshots)
+	want, ok2 := strings.CutPrefix(string(sum), pinnedSum+" ")
+	if !ok1 || !ok2 || want != pinnedChecksum(snaps, body) {
+		return nil, nil, errors.New("its checksum does not match (truncated or edited)")
+	}
+	covers, files = map[string]bool{}, map[string]bool{}
+	for _, n := range strings.Fields(names) {
+		covers[n] = true
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		if line != "" {
+			files[line] = true
+		}
+	}
+	return covers, files, nil
+}
+
+func pinnedChecksum(snaps, body []byte) string {
+	h := sha256.New()
+	h.Write(snaps)
+	h.Write([]byte("\n"))
+	h.Write(body)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// pin adds the pool files of the new snapshot name to the pinned list,
+// before the snapshot's record is written.
+func (r *Repo) pin(ctx context.Context, name string, files []string) error {
+	set, err := r.pinned(ctx)
+	if err != nil {
+		return err
+	}
+	records, err := r.snapshotRecords(ctx)
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		set[f] = true
+	}
+	return r.writePinned(ctx, append(records, name), set)
+}
+
+// repin rebuilds the pinned list from the snapshot records, and returns it.
+func (r *Repo) repin(ctx context.Context) (map[string]bool, error) {
+	cfg, _, err := LoadConfig(ctx, r.st)
+	if err != nil {
+		return nil, err
+	}
+	records, err := r.snapshotRecords(ctx)
+	if err != nil {
+		return nil, err
+	}
+	set := map[string]bool{}
+	for _, name := range records {
+		s, err := r.loadSuiteReadOnly(ctx, cfg, name)
+		if err != nil {
+			return nil, err
+		}
+		if s.state.Kind != KindSnapshot {
+			continue
+		}
+		c, err := r.contents(ctx, s)
+		if err != nil {
+			return nil, err
+		}
+		for _, st := range c.stanza {
+			set[st.Filename] = true
+		}
+	}
+	return set, r.writePinned(ctx, records, set)
+}
+
+func (r *Repo) writePinned(ctx context.Context, records []string, set map[string]bool) error {
+	var body bytes.Buffer
+	for _, n := range slices.Sorted(maps.Keys(set)) {
+		body.WriteString(n)
+		body.WriteByte('\n')
+	}
+	slices.Sort(records)
+	snaps := []byte(strings.TrimSpace(pinnedSnapshots + " " + strings.Join(slices.Compact(records), " ")))
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "%s\n%s\n%s %s\n", pinnedMagic, snaps, pinnedSum, pinnedChecksum(snaps, body.Bytes()))
+	b.Write(body.Bytes())
+	return r.st.Put(ctx, pinnedName, &b)
+}
