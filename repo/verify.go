@@ -88,6 +88,8 @@ func (r *Repo) Verify(ctx context.Context, keyring *signing.Keyring) (*VerifyRep
 		return nil, err
 	}
 	if len(meta) == 0 && len(dists) == 0 {
+		// ErrNoRepo is what the other commands say; verify reports it
+		// as a problem (exit 6), as a monitoring job expects.
 		rep.Problems = append(rep.Problems, Problem{Path: ".", What: "no debflow repository here: neither .debflow/ nor dists/ exists (a mistyped --repo?)"})
 		return rep, nil
 	}
@@ -95,15 +97,18 @@ func (r *Repo) Verify(ctx context.Context, keyring *signing.Keyring) (*VerifyRep
 	if err != nil {
 		return nil, err
 	}
-	served := servedSuites(dists)
+	served, err := servedSuites(ctx, r.st)
+	if err != nil {
+		return nil, err
+	}
 
 	cfg, found, err := LoadConfig(ctx, r.st)
 	switch {
+	case !found && (len(served) > 0 || len(recorded) > 0):
+		rep.Problems = append(rep.Problems, Problem{Path: configName, What: "missing, next to served suites: debflow no longer knows the repository's Origin, Label, Codename and stages (`debflow repair` rebuilds it from the served tree)"})
 	case err != nil:
 		rep.Problems = append(rep.Problems, Problem{Path: configName, What: err.Error()})
-	case !found && (len(served) > 0 || len(recorded) > 0):
-		rep.Problems = append(rep.Problems, Problem{Path: configName, What: "missing, next to served suites: debflow no longer knows the repository's Origin, Label, Codename and stages (restore it from a backup)"})
-	case found:
+	default:
 		v.cfg = &cfg
 	}
 
@@ -192,26 +197,6 @@ func (r *Repo) poolLeftovers(ctx context.Context) ([]ObjectInfo, error) {
 		return nil, fmt.Errorf("looking for leftovers in pool/: %w", err)
 	}
 	return out, nil
-}
-
-// servedSuites finds the suites in a listing of dists/: every directory
-// that holds an InRelease or Release, except the per-architecture Release
-// files some archives keep next to their indexes.
-func servedSuites(dists []ObjectInfo) []string {
-	set := map[string]bool{}
-	for _, o := range dists {
-		dir, base := path.Split(strings.TrimPrefix(o.Name, "dists/"))
-		if (base != "InRelease" && base != "Release") || dir == "" {
-			continue
-		}
-		dir = strings.TrimSuffix(dir, "/")
-		last := path.Base(dir)
-		if strings.HasPrefix(last, "binary-") || last == "source" || strings.Contains("/"+dir+"/", "/by-hash/") {
-			continue
-		}
-		set[dir] = true
-	}
-	return slices.Sorted(maps.Keys(set))
 }
 
 // verifier is one run of Verify.
