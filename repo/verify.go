@@ -12,7 +12,6 @@ import (
 	"io"
 	"io/fs"
 	"maps"
-	"os"
 	"path"
 	"slices"
 	"strings"
@@ -67,7 +66,7 @@ const maxFutureDate = 10 * time.Second
 // by-hash objects) and by name, and every pool file a Packages index lists,
 // against its size and hashes. A missing .debflow/config.json next to
 // served suites, a tree that holds no repository at all, and temporary
-// files that killed writers left in pool/ (older than leftoverAge) are
+// files that killed writers left (older than gc's grace period) are
 // problems too.
 //
 // Verify takes no lock and changes nothing, so it can run while publishes
@@ -136,67 +135,21 @@ func (r *Repo) Verify(ctx context.Context, keyring *signing.Keyring) (*VerifyRep
 	}
 	rep.PoolFiles = len(v.pool)
 
-	left, err := r.poolLeftovers(ctx)
-	if err != nil {
-		return nil, err
-	}
-	for _, o := range left {
-		if age := v.now.Sub(o.ModTime); age >= leftoverAge {
+	// Temporary files of killed writers (FS's ".tmp-*"), which List
+	// hides; those younger than gc's grace period may be a running
+	// publish's.
+	if tc, ok := r.st.(tempCleaner); ok {
+		left, err := tc.Temporaries(ctx, byHashGrace)
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range left {
 			rep.Problems = append(rep.Problems, Problem{Path: o.Name, What: fmt.Sprintf(
-				"temporary file of an interrupted write (%d bytes, untouched for %s): no index lists it; delete it (or let debflow gc)", o.Size, age.Round(time.Minute))})
+				"temporary file of an interrupted write (%d bytes, untouched since %s): no index lists it; debflow gc removes it",
+				o.Size, o.ModTime.UTC().Format(time.RFC3339))})
 		}
 	}
 	return rep, nil
-}
-
-// leftoverAge is how long a temporary file of FS's Put must have been left
-// untouched before verify calls it a leftover of a killed writer rather
-// than the pool file a running publish is writing.
-const leftoverAge = time.Hour
-
-// poolLeftovers lists the temporary files (".tmp-*", see FS.Put) in the
-// pool, which List hides. Only FS has them.
-func (r *Repo) poolLeftovers(ctx context.Context) ([]ObjectInfo, error) {
-	f, ok := r.st.(*FS)
-	if !ok {
-		return nil, nil
-	}
-	root, err := os.OpenRoot(f.root)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer root.Close()
-	var out []ObjectInfo
-	err = fs.WalkDir(root.FS(), "pool", func(name string, d fs.DirEntry, err error) error {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil // no pool, or a directory deleted while we walk
-		}
-		if err != nil {
-			return err
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if !d.Type().IsRegular() || !strings.HasPrefix(d.Name(), fsTempPrefix) {
-			return nil
-		}
-		info, err := d.Info()
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil // renamed into place meanwhile
-		}
-		if err != nil {
-			return err
-		}
-		out = append(out, ObjectInfo{Name: name, Size: info.Size(), ModTime: info.ModTime()})
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("looking for leftovers in pool/: %w", err)
-	}
-	return out, nil
 }
 
 // verifier is one run of Verify.
