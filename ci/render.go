@@ -86,7 +86,7 @@ func PromoteComment(o PromoteOutcome) string {
 			fmt.Fprintf(&b, "%s served %s before.", code(o.Stage), code(o.Result.Previous))
 		}
 		if o.Result.Rollback {
-			fmt.Fprintf(&b, " It served %s earlier: this is a rollback, and devices follow it down with the pin of `debflow sources --preferences`.", code(o.Snapshot))
+			fmt.Fprintf(&b, " %s is older than %s: this is a rollback, and devices follow it down with the pin of `debflow sources --preferences`.", code(o.Snapshot), code(o.Result.Previous))
 		}
 		if o.Result.Forced {
 			b.WriteString(" The order rule was overridden; the history records it.")

@@ -225,3 +225,21 @@ func TestRepairRebuildsRecords(t *testing.T) {
 		})
 	}
 }
+
+// TestKeepNeedsWholeRecords: --keep frees pool files only when every
+// served suite has its record: a rolling suite whose record was lost may
+// list the very file.
+func TestKeepNeedsWholeRecords(t *testing.T) {
+	f := newFixture(t)
+	hello := f.deb("hello", "1.0", "amd64")
+	f.mustPublish(repo.PublishOptions{}, hello)
+	f.mustPublish(repo.PublishOptions{Suite: "team", CreateSuite: true}, hello)
+	os.Remove(filepath.Join(f.root, ".debflow/suites/team.json"))
+	before := testkit.TreeHash(t, f.root)
+	if _, err := f.publish(repo.PublishOptions{Keep: 1}, f.deb("hello", "2.0", "amd64")); !errors.Is(err, repo.ErrNeedsRepair) {
+		t.Fatalf("--keep with a lost record: %v, want ErrNeedsRepair", err)
+	}
+	if testkit.TreeHash(t, f.root) != before {
+		t.Fatal("a refused publish changed the tree")
+	}
+}

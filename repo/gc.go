@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -47,6 +48,9 @@ func (r *Repo) referenced(ctx context.Context, except string, names []string) (m
 	if err != nil {
 		return nil, err
 	}
+	if err := r.checkRecordsServed(ctx, suites); err != nil {
+		return nil, err
+	}
 	pinned, err := r.pinned(ctx)
 	if err != nil {
 		return nil, err
@@ -86,6 +90,23 @@ func (r *Repo) referenced(ctx context.Context, except string, names []string) (m
 		}
 	}
 	return out, nil
+}
+
+// checkRecordsServed makes sure every suite the tree serves has a record
+// (suites lists the records), before a command deletes pool files or drops
+// packages: a served suite whose record is lost could list any of them.
+func (r *Repo) checkRecordsServed(ctx context.Context, suites []string) error {
+	served, err := servedSuites(ctx, r.st)
+	if err != nil {
+		return err
+	}
+	for _, s := range served {
+		if !slices.Contains(suites, s) {
+			return fmt.Errorf("%w: the tree serves suite %s, which has no record in %s; %s",
+				ErrNeedsRepair, s, suitesDir, repairHint)
+		}
+	}
+	return nil
 }
 
 // wantsIndex reports whether an index of comp/arch can list any of the

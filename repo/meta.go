@@ -83,6 +83,10 @@ type SuiteState struct {
 	Snapshot *SnapshotInfo `json:"snapshot,omitempty"`
 	// Serves names the snapshot a stage serves.
 	Serves string `json:"serves,omitempty"`
+	// History lists a stage's promotions, oldest first, the last one
+	// being to Serves. It is written with the record, so the order rule
+	// counts only promotions that were committed.
+	History []snapshot.Promotion `json:"history,omitempty"`
 }
 
 // RetiredFile is a by-hash file waiting to be removed.

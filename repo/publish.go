@@ -110,6 +110,15 @@ func (r *Repo) publishLocked(ctx context.Context, pkgs []Package, opts PublishOp
 	if err != nil {
 		return nil, err
 	}
+	if opts.Keep > 0 { // --keep may free pool files: the records must be whole
+		names, err := r.suiteNames(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if err := r.checkRecordsServed(ctx, names); err != nil {
+			return nil, err
+		}
+	}
 	if len(opts.IndexCompression) == 0 {
 		opts.IndexCompression = cfg.IndexCompression
 	}
@@ -230,6 +239,10 @@ func (r *Repo) publishLocked(ctx context.Context, pkgs []Package, opts PublishOp
 		return res, nil // nothing to do: every file was there already
 	}
 
+	// A wrong clock is refused before anything is written.
+	if err := r.precheckDates(s, opts.ValidFor); err != nil {
+		return nil, err
+	}
 	// Immutable objects first: the pool files.
 	if err := parallel(len(adds), func(i int) error { return r.storePackage(ctx, adds[i].pool, &adds[i].pkg) }); err != nil {
 		return nil, err

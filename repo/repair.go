@@ -167,7 +167,7 @@ func (r *Repo) servedRelease(ctx context.Context, suite string, kr *signing.Keyr
 		return nil, nil, "", err
 	}
 	if fingerprint, err = kr.VerifyDetached(bytes.NewReader(raw), sig); err != nil {
-		return nil, nil, "", fmt.Errorf("Release.gpg: %w", err)
+		return nil, nil, "", fmt.Errorf("signature of Release: %w", err)
 	}
 	in, err := readAll(ctx, r.st, dir+"InRelease")
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {

@@ -30,6 +30,7 @@ type Repo struct {
 	st     Storage
 	signer signing.Signer
 	now    func() time.Time
+	sleep  func(ctx context.Context, d time.Duration) error // nil: a real, cancellable wait (see WithSleep)
 	log    io.Writer
 	holder string
 	// releaseInfoChange lets a command publish a Release whose Origin,
@@ -144,8 +145,11 @@ func (r *Repo) lock(ctx context.Context, timeout time.Duration, fn func(ctx cont
 	defer cancel()
 	start := r.now()
 	unlock, err := r.st.Lock(lctx, r.holder, func(holder string, since time.Time) {
-		fmt.Fprintf(r.log, "waiting for the repository lock, held by %s since %s (giving up after %s)\n",
-			holder, since.UTC().Format(time.RFC3339), timeout)
+		when := "" // unknown for a holder that does not describe itself (flock(1) by hand)
+		if !since.IsZero() {
+			when = " since " + since.UTC().Format(time.RFC3339)
+		}
+		fmt.Fprintf(r.log, "waiting for the repository lock, held by %s%s (giving up after %s)\n", holder, when, timeout)
 	})
 	if err != nil {
 		return err

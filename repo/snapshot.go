@@ -274,6 +274,53 @@ func (r *Repo) newSnapshotName(ctx context.Context, name string) (string, error)
 	return name, nil
 }
 
+// removeDropped deletes a dropped snapshot's files under dists/ (the FS
+// storage removes the directories that empties) and recomputes the pinned
+// list. InRelease goes first: from then on apt sees no suite, not a broken
+// one.
+func (r *Repo) removeDropped(ctx context.Context, name string) error {
+	objs, err := r.st.List(ctx, suiteDir(name))
+	if err != nil {
+		return err
+	}
+	for _, n := range []string{"InRelease", "Release.gpg", "Release"} {
+		if err := r.st.Delete(ctx, suiteDir(name)+n); err != nil {
+			return err
+		}
+	}
+	for _, o := range objs {
+		if err := r.st.Delete(ctx, o.Name); err != nil {
+			return err
+		}
+	}
+	_, err = r.repin(ctx)
+	return err
+}
+
+// interruptedDrop completes the drop of a snapshot whose record says it
+// was dropped but whose files are still there (a drop killed after its
+// record), and reports done. A snapshot dropped completely is no snapshot
+// (ErrNoSuite); any other is left to the caller (done false).
+func (r *Repo) interruptedDrop(ctx context.Context, name string) (done bool, err error) {
+	if snapshot.ValidName(name) != nil {
+		return false, nil
+	}
+	var st SuiteState
+	found, err := readJSON(ctx, r.st, suiteStateName(name), &st)
+	if err != nil || !found || st.Kind != KindDropped {
+		return false, err
+	}
+	objs, err := r.st.List(ctx, suiteDir(name))
+	if err != nil {
+		return false, err
+	}
+	if len(objs) == 0 {
+		return false, fmt.Errorf("%w: no snapshot %s: it was dropped", ErrNoSuite, name)
+	}
+	fmt.Fprintf(r.log, "snapshot %s: completing an interrupted drop\n", name)
+	return true, r.removeDropped(ctx, name)
+}
+
 // loadExisting loads a suite or snapshot that must exist.
 func (r *Repo) loadExisting(ctx context.Context, cfg Config, name string) (*suite, error) {
 	_, err := r.st.Stat(ctx, suiteStateName(name))

@@ -90,8 +90,10 @@ func TestPick(t *testing.T) {
 	if testkit.TreeHash(t, filepath.Join(f.root, "dists", base)) != baseTree {
 		t.Error("pick changed the base snapshot")
 	}
-	if len(res.Warnings) == 0 || !strings.Contains(strings.Join(res.Warnings, "\n"), "lib (>= 2.0)") {
-		t.Errorf("no warning about newtool's unsatisfied Depends: %q", res.Warnings)
+	// newtool needs lib (>= 2.0), which base lacked already: not news,
+	// nothing devices had breaks (see snapshot.PlanPicks).
+	if len(res.Warnings) != 0 {
+		t.Errorf("warnings about what base lacked already: %q", res.Warnings)
 	}
 	changes, err := f.repo.Diff(context.Background(), base, res.Name)
 	if err != nil {

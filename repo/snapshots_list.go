@@ -76,6 +76,9 @@ func (r *Repo) Snapshot(ctx context.Context, name string) (*SnapshotEntry, error
 // for gc.
 func (r *Repo) DropSnapshot(ctx context.Context, name string, timeout time.Duration) error {
 	return r.locked(ctx, lockTimeout(timeout), func(ctx context.Context) error {
+		if done, err := r.interruptedDrop(ctx, name); err != nil || done {
+			return err
+		}
 		e, err := r.Snapshot(ctx, name)
 		if err != nil {
 			return err
@@ -87,23 +90,7 @@ func (r *Repo) DropSnapshot(ctx context.Context, name string, timeout time.Durat
 		if err := writeJSON(ctx, r.st, suiteStateName(name), &tomb); err != nil {
 			return err
 		}
-		objs, err := r.st.List(ctx, suiteDir(name))
-		if err != nil {
-			return err
-		}
-		// InRelease first: from then on apt sees no suite, not a broken one.
-		for _, n := range []string{"InRelease", "Release.gpg", "Release"} {
-			if err := r.st.Delete(ctx, suiteDir(name)+n); err != nil {
-				return err
-			}
-		}
-		for _, o := range objs {
-			if err := r.st.Delete(ctx, o.Name); err != nil {
-				return err
-			}
-		}
-		_, err = r.repin(ctx)
-		return err
+		return r.removeDropped(ctx, name)
 	})
 }
 

@@ -1,8 +1,11 @@
 package repo
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"os"
 	"slices"
@@ -19,12 +22,16 @@ const SnapshotField = "Snapshot"
 
 const stagesDir = metaDir + "stages/"
 
+// historyName is where debflow before 0.x kept a stage's history, written
+// before the commit point. The history now lives in the stage's record
+// (SuiteState.History); the file is read only for stages whose record has
+// none, and removed by the next promotion of the stage.
 func historyName(stage string) string { return stagesDir + stage + ".history.json" }
 
 // PromoteOptions control a promotion.
 type PromoteOptions struct {
 	Force       bool
-	By          string        // who promotes; default from the CI environment
+	By          string        // who promotes; default from the CI environment, or $USER@host
 	ValidFor    time.Duration // Valid-Until for the stage; 0 keeps its setting
 	LockTimeout time.Duration
 }
@@ -35,15 +42,22 @@ type PromoteResult struct {
 	Snapshot string `json:"snapshot"`
 	Previous string `json:"previous,omitempty"`
 	NoOp     bool   `json:"noop,omitempty"`
-	Rollback bool   `json:"rollback,omitempty"`
+	Rollback bool   `json:"rollback,omitempty"` // Snapshot is older than Previous
 	Forced   bool   `json:"forced,omitempty"`
 }
 
 // Promote makes a stage serve a snapshot, unmodified: the stage's index
 // files are the snapshot's, byte for byte, and its Release differs only in
 // Suite, Date, Valid-Until and the Snapshot field. The rules (order,
-// rollback, no-op) are snapshot.DecidePromotion's. A rollback gets a Date
-// later than the stage's previous one, since apt ignores an older Date.
+// rollback, no-op) are snapshot.DecidePromotion's. A stage's Date is
+// strictly later than its previous one, since apt ignores an older Date.
+//
+// Order and rollback are decided from what the stages committed: the
+// promotion history is part of each stage's record, written at the
+// commit point, so a promotion that failed before it leaves no trace. The
+// stage and the stage before it are loaded as every changing command
+// loads a suite: a promotion of theirs that was interrupted after its
+// commit point is completed first.
 func (r *Repo) Promote(ctx context.Context, snap, stage string, opts PromoteOptions) (*PromoteResult, error) {
 	if r.signer == nil {
 		return nil, ErrNoSigner
@@ -57,10 +71,6 @@ func (r *Repo) Promote(ctx context.Context, snap, stage string, opts PromoteOpti
 		if err := snapshot.ValidStages(cfg.Stages); err != nil {
 			return fmt.Errorf("%s: %w", configName, err)
 		}
-		history, err := r.histories(ctx, cfg.Stages)
-		if err != nil {
-			return err
-		}
 		src, err := r.loadExisting(ctx, cfg, snap)
 		if err != nil {
 			return err
@@ -72,7 +82,27 @@ func (r *Repo) Promote(ctx context.Context, snap, stage string, opts PromoteOpti
 		if err != nil {
 			return err
 		}
-		d, err := snapshot.DecidePromotion(cfg.Stages, stage, snap, st.state.Serves, history, opts.Force)
+		history := map[string][]snapshot.Promotion{}
+		if history[stage], err = r.stageHistory(ctx, st); err != nil {
+			return err
+		}
+		if i := slices.Index(cfg.Stages, stage); i > 1 {
+			prev, err := r.loadSuite(ctx, cfg, cfg.Stages[i-1])
+			if err != nil {
+				return err
+			}
+			if history[prev.name], err = r.stageHistory(ctx, prev); err != nil {
+				return err
+			}
+		}
+		order, err := r.snapshotOrder(ctx, snap, st.state.Serves)
+		if err != nil {
+			return err
+		}
+		d, err := snapshot.DecidePromotion(snapshot.PromotionRequest{
+			Stages: cfg.Stages, To: stage, Snapshot: snap, Serving: st.state.Serves,
+			History: history, Compare: order, Force: opts.Force,
+		})
 		if err != nil {
 			return err
 		}
@@ -82,6 +112,11 @@ func (r *Repo) Promote(ctx context.Context, snap, stage string, opts PromoteOpti
 		res = &PromoteResult{Stage: stage, Snapshot: snap, Previous: st.state.Serves, NoOp: d.NoOp, Rollback: d.Rollback, Forced: d.Forced}
 		if d.NoOp {
 			return nil
+		}
+		// The snapshot's Date says what time it was at least: a clock far
+		// behind it would date the stage, and its Valid-Until, in the past.
+		if err := checkClock(src.name, src.release.Date, r.now()); err != nil {
+			return err
 		}
 
 		// Every index of the stage is replaced by the snapshot's.
@@ -104,44 +139,144 @@ func (r *Repo) Promote(ctx context.Context, snap, stage string, opts PromoteOpti
 			rel.Architectures = src.release.Architectures
 			rel.Components = src.release.Components
 			rel.Extra = []debian.Field{{Name: SnapshotField, Value: snap}}
-			if st.exists && !rel.Date.After(old.Date) {
-				rel.Date = old.Date.Add(time.Second) // strictly later, or apt keeps the old Release
-				if validFor > 0 {
-					rel.ValidUntil = rel.Date.Add(validFor)
-				}
-			}
 		}
-		// The history entry goes first: it must never miss a promotion
-		// that devices saw. A crash before the commit leaves an entry for a
-		// promotion that did not happen, which verify reports.
 		by := opts.By
 		if by == "" {
 			by = promoter()
 		}
-		entry := snapshot.Promotion{Snapshot: snap, Previous: res.Previous, Forced: d.Forced, When: r.now().UTC().Format(time.RFC3339), By: by}
-		if err := writeJSON(ctx, r.st, historyName(stage), append(history[stage], entry)); err != nil {
+		// The history entry is part of the record that commit writes: it
+		// counts exactly when the promotion does.
+		entry := snapshot.Promotion{Snapshot: snap, Previous: res.Previous, Rollback: d.Rollback, Forced: d.Forced, When: r.now().UTC().Format(time.RFC3339), By: by}
+		st.state.Serves = snap
+		st.state.History = append(slices.Clip(history[stage]), entry)
+		if err := r.commit(ctx, cfg, st, files, validFor, edit); err != nil {
 			return err
 		}
-		st.state.Serves = snap
-		return r.commit(ctx, cfg, st, files, validFor, edit)
+		// The record holds the history now; a file an older debflow wrote
+		// is superseded.
+		if err := r.st.Delete(ctx, historyName(stage)); err != nil {
+			fmt.Fprintf(r.log, "warning: removing the old history file of %s: %v\n", stage, err)
+		}
+		return nil
 	})
 	return res, err
 }
 
-// histories reads every stage's history.
-func (r *Repo) histories(ctx context.Context, stages []string) (map[string][]snapshot.Promotion, error) {
-	out := map[string][]snapshot.Promotion{}
-	for _, s := range stages {
-		var h []snapshot.Promotion
-		if _, err := readJSON(ctx, r.st, historyName(s), &h); err != nil {
-			return nil, err
-		}
-		out[s] = h
+// stageHistory returns a stage's committed promotions, oldest first. A
+// record written by an older debflow has none: its history file is read
+// then, without the entries after the last promotion to the snapshot the
+// record serves (that debflow wrote the file before its commit point, so
+// those entries are promotions that did not happen).
+func (r *Repo) stageHistory(ctx context.Context, s *suite) ([]snapshot.Promotion, error) {
+	if !s.exists || s.state.Kind != KindStage {
+		return nil, nil
 	}
-	return out, nil
+	if len(s.state.History) > 0 {
+		return s.state.History, nil
+	}
+	var h []snapshot.Promotion
+	if _, err := readJSON(ctx, r.st, historyName(s.name), &h); err != nil {
+		return nil, err
+	}
+	for i := len(h) - 1; i >= 0; i-- {
+		if h[i].Snapshot == s.state.Serves {
+			return h[:i+1], nil
+		}
+	}
+	return nil, nil
 }
 
-// History returns one stage's promotions, oldest first.
+// snapshotOrder returns the order of snapshots that rollbacks are judged
+// by: creation time, as recorded, then name (snapshot.CompareNames). The
+// creation times of the named snapshots are read.
+func (r *Repo) snapshotOrder(ctx context.Context, names ...string) (func(a, b string) int, error) {
+	created := map[string]time.Time{}
+	for _, n := range names {
+		if n == "" {
+			continue
+		}
+		var st SuiteState
+		if _, err := readJSON(ctx, r.st, suiteStateName(n), &st); err != nil {
+			return nil, err
+		}
+		if st.Snapshot != nil {
+			created[n] = st.Snapshot.Created
+		}
+	}
+	return func(a, b string) int {
+		if ta, tb := created[a], created[b]; !ta.IsZero() && !tb.IsZero() {
+			if c := ta.Compare(tb); c != 0 {
+				return c
+			}
+		}
+		return snapshot.CompareNames(a, b)
+	}, nil
+}
+
+// servedStage is a stage as devices see it.
+type servedStage struct {
+	serves  string               // the snapshot the served InRelease names
+	date    time.Time            // the served Release's Date; zero if none is served
+	history []snapshot.Promotion // the promotions devices saw, oldest first
+	pending string               // a committed promotion not yet published
+}
+
+// served reads what a stage serves. Normally that is its record. When the
+// served InRelease does not carry the recorded Release, a publication was
+// interrupted after its commit point; the next command that changes the
+// suite completes it (loadSuite), but until then devices get the old
+// Release: served reports that one, and the recorded promotion to another
+// snapshot as pending. It writes nothing, so that read-only commands work
+// without a key and on a read-only tree.
+func (r *Repo) served(ctx context.Context, s *suite) (servedStage, error) {
+	h, err := r.stageHistory(ctx, s)
+	if err != nil {
+		return servedStage{}, err
+	}
+	v := servedStage{serves: s.state.Serves, date: s.release.Date, history: h}
+	in, err := readAll(ctx, r.st, suiteDir(s.name)+"InRelease")
+	if err == nil && bytes.Contains(in, s.state.Release) {
+		return v, nil
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return servedStage{}, err
+	}
+	v.serves, v.date = "", time.Time{}
+	if err == nil {
+		if rel, err := ParseRelease(clearsignedText(in)); err == nil {
+			v.serves, v.date = rel.fieldValue(SnapshotField), rel.Date
+		}
+	}
+	if v.serves != s.state.Serves {
+		v.pending = s.state.Serves
+		if n := len(h); n > 0 && h[n-1].Snapshot == s.state.Serves {
+			v.history = h[:n-1]
+		}
+	}
+	return v, nil
+}
+
+// clearsignedText returns the text of a clearsigned document, without
+// checking the signature: enough to report what a file says, never to
+// trust it.
+func clearsignedText(doc []byte) []byte {
+	_, rest, ok := bytes.Cut(doc, []byte("\n\n")) // the armor headers end at a blank line
+	if !ok {
+		return nil
+	}
+	text, _, ok := bytes.Cut(rest, []byte("\n-----BEGIN PGP SIGNATURE-----"))
+	if !ok {
+		return nil
+	}
+	lines := bytes.SplitAfter(append(text, '\n'), []byte("\n"))
+	for i, l := range lines {
+		lines[i] = bytes.TrimPrefix(l, []byte("- ")) // dash-escaping
+	}
+	return bytes.Join(lines, nil)
+}
+
+// History returns one stage's promotions that devices saw, oldest first
+// (see Status for an interrupted promotion).
 func (r *Repo) History(ctx context.Context, stage string) ([]snapshot.Promotion, error) {
 	cfg, _, err := LoadConfig(ctx, r.st)
 	if err != nil {
@@ -150,44 +285,61 @@ func (r *Repo) History(ctx context.Context, stage string) ([]snapshot.Promotion,
 	if !slices.Contains(cfg.Stages, stage) {
 		return nil, fmt.Errorf("%w %q (stages: %s)", snapshot.ErrUnknownStage, stage, strings.Join(cfg.Stages, ", "))
 	}
-	h, err := r.histories(ctx, []string{stage})
-	return h[stage], err
+	out := []snapshot.Promotion{}
+	s, err := r.loadSuiteReadOnly(ctx, cfg, stage)
+	if errors.Is(err, ErrNoSuite) {
+		return out, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	v, err := r.served(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, v.history...), nil
 }
 
 // StageStatus is one stage in Status.
 type StageStatus struct {
 	Stage    string `json:"stage"`
-	Serves   string `json:"serves,omitempty"` // the snapshot; "" for the rolling stage or an empty one
+	Serves   string `json:"serves,omitempty"` // the snapshot devices get; "" for the rolling stage or an empty one
 	Since    string `json:"since,omitempty"`  // when it was promoted (RFC 3339)
 	Rolling  bool   `json:"rolling,omitempty"`
 	Packages int    `json:"packages,omitempty"`
-	Date     string `json:"date,omitempty"` // the Release's Date
+	Date     string `json:"date,omitempty"` // the served Release's Date
+	// Pending names the snapshot of a promotion that was committed but
+	// interrupted before devices could see it. The next command that
+	// changes the stage (promoting to it or to the stage after it,
+	// refresh) completes it.
+	Pending string `json:"pending,omitempty"`
 }
 
-// Status lists every stage with what it serves and since when.
+// Status lists every stage with what it serves and since when: what
+// devices get, from the served InRelease (see served). It writes nothing.
 func (r *Repo) Status(ctx context.Context) ([]StageStatus, error) {
 	cfg, _, err := LoadConfig(ctx, r.st)
 	if err != nil {
 		return nil, err
 	}
-	history, err := r.histories(ctx, cfg.Stages)
-	if err != nil {
-		return nil, err
-	}
-	var out []StageStatus
+	out := []StageStatus{}
 	for i, name := range cfg.Stages {
 		ss := StageStatus{Stage: name, Rolling: i == 0}
-		var st SuiteState
-		found, err := readJSON(ctx, r.st, suiteStateName(name), &st)
-		if err != nil {
+		s, err := r.loadSuiteReadOnly(ctx, cfg, name)
+		switch {
+		case errors.Is(err, ErrNoSuite):
+		case err != nil:
 			return nil, err
-		}
-		if found && len(st.Release) > 0 {
-			if rel, err := ParseRelease(st.Release); err == nil {
-				ss.Date = rel.Date.UTC().Format(time.RFC3339)
+		case s.state.Kind != KindDropped && len(s.state.Release) > 0:
+			v, err := r.served(ctx, s)
+			if err != nil {
+				return nil, err
 			}
-			ss.Serves = st.Serves
-			if h := history[name]; len(h) > 0 && h[len(h)-1].Snapshot == st.Serves {
+			ss.Serves, ss.Pending = v.serves, v.pending
+			if !v.date.IsZero() {
+				ss.Date = v.date.UTC().Format(time.RFC3339)
+			}
+			if h := v.history; len(h) > 0 && v.serves != "" && h[len(h)-1].Snapshot == v.serves {
 				ss.Since = h[len(h)-1].When
 			}
 		}
@@ -196,7 +348,8 @@ func (r *Repo) Status(ctx context.Context) ([]StageStatus, error) {
 	return out, nil
 }
 
-// promoter describes who promotes, from the CI environment when present.
+// promoter describes who promotes: the CI job when there is one, else
+// $USER@host.
 func promoter() string {
 	switch {
 	case os.Getenv("GITHUB_ACTIONS") == "true":
@@ -206,10 +359,17 @@ func promoter() string {
 	case os.Getenv("CI") != "":
 		return "CI"
 	}
-	if u := os.Getenv("USER"); u != "" {
-		return u
+	user := os.Getenv("USER")
+	if user == "" {
+		user = os.Getenv("LOGNAME")
 	}
-	return "unknown"
+	if user == "" {
+		user = "unknown"
+	}
+	if host, err := os.Hostname(); err == nil && host != "" {
+		return user + "@" + host
+	}
+	return user
 }
 
 // checkStage proves that a stage serves its snapshot unmodified: the same

@@ -35,9 +35,11 @@ const (
 // target, then flushes the directory. Readers therefore see the old file or
 // the new one, and an object that Put stored survives a power loss. Files are
 // 0644 and the directories FS creates 0755 whatever the umask, so that a web
-// server can serve the tree. Delete leaves empty directories behind; they are
-// not objects and List does not show them. A killed Put can leave a
-// temporary file behind; List ignores it.
+// server can serve the tree. Delete removes the directories it empties, up
+// to the root (so a dropped suite leaves no empty dists/NAME/ behind); a Put
+// into such a directory at the same moment could fail, which debflow never
+// does, its writers holding the lock. A killed Put can leave a temporary file
+// behind; List ignores it.
 //
 // Every access goes through os.Root, so no name and no symbolic link placed
 // in the tree reaches outside the root. List returns regular files only and
@@ -142,7 +144,17 @@ func (f *FS) remove(name string) error {
 	if err != nil || fi.IsDir() {
 		return err
 	}
-	return r.Remove(name)
+	if err := r.Remove(name); err != nil {
+		return err
+	}
+	// Directories are not objects: remove those this emptied, up to the
+	// root. Removing a directory that is not empty fails, which ends it.
+	for dir := path.Dir(name); dir != "."; dir = path.Dir(dir) {
+		if r.Remove(dir) != nil {
+			break
+		}
+	}
+	return nil
 }
 
 // Put implements Storage.
@@ -324,7 +336,10 @@ func readNames(dir string, n int) ([]string, error) {
 	return names, nil
 }
 
-// Lock implements Storage with flock(2), as described on FS.
+// Lock implements Storage with flock(2), as described on FS. A holder that
+// wrote no description (flock(1) run by hand, another tool) is reported to
+// waiting as "unknown", with a zero since: when it took the lock is not
+// known.
 func (f *FS) Lock(ctx context.Context, holder string, waiting func(holder string, since time.Time)) (unlock func() error, err error) {
 	file, err := f.openLockFile()
 	if err != nil {

@@ -255,8 +255,15 @@ func renderIndexes(s *suite, compressions []string) ([]indexFile, error) {
 // edit, when not nil, adjusts the new Release before it is written (a
 // stage takes its snapshot's description and names the snapshot).
 func (r *Repo) commit(ctx context.Context, cfg Config, s *suite, files []indexFile, validFor time.Duration, edit func(old, rel *Release)) error {
-	now := r.now().UTC().Truncate(time.Second)
 	old := s.release
+	var prev time.Time
+	if s.exists {
+		prev = old.Date
+	}
+	now, err := r.nextDate(ctx, s.name, prev, s.state.Kind == KindStage)
+	if err != nil {
+		return err
+	}
 	rel := *old
 	rel.Origin, rel.Label, rel.Codename, rel.Suite = cfg.Origin, cfg.Label, cfg.Codename, s.name
 	rel.Files = map[string]Hashes{}
@@ -275,10 +282,7 @@ func (r *Repo) commit(ctx context.Context, cfg Config, s *suite, files []indexFi
 	for _, f := range files {
 		rel.Files[f.name] = f.hash
 	}
-	rel.Date = now
-	if old.Date.After(now) {
-		rel.Date = old.Date // never backwards, even if this runner's clock is behind
-	}
+	rel.Date = now // never before the old Date: nextDate waits for the clock
 	rel.ValidUntil = time.Time{}
 	if validFor > 0 {
 		rel.ValidUntil = rel.Date.Add(validFor)
@@ -287,6 +291,9 @@ func (r *Repo) commit(ctx context.Context, cfg Config, s *suite, files []indexFi
 	rel.Components = suiteComponents(&rel)
 	if edit != nil {
 		edit(old, &rel)
+	}
+	if err := checkValidUntil(s.name, &rel, prev, r.now()); err != nil {
+		return err
 	}
 
 	for _, f := range files {

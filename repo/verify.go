@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/debflow/debflow/signing"
-	"github.com/debflow/debflow/snapshot"
 )
 
 // Problem is one thing verify found wrong.
@@ -387,9 +386,8 @@ func sameHashes(got, want Hashes) bool {
 // stage checks that a stage serves its recorded snapshot unmodified and
 // that its history ends with that promotion.
 func (v *verifier) stage(ctx context.Context, name string, state SuiteState, rel *Release, problem func(string, string, ...any)) {
-	var h []snapshot.Promotion
-	if _, err := readJSON(ctx, v.r.st, historyName(name), &h); err != nil || len(h) == 0 || h[len(h)-1].Snapshot != state.Serves {
-		problem(historyName(name), "the last promotion recorded is not %s, which the stage serves", state.Serves)
+	if h, err := v.r.stageHistory(ctx, &suite{name: name, state: state, exists: true}); err != nil || len(h) == 0 || h[len(h)-1].Snapshot != state.Serves {
+		problem(suiteStateName(name), "the last promotion recorded is not %s, which the stage serves", state.Serves)
 	}
 	var snapState SuiteState
 	found, err := readJSON(ctx, v.r.st, suiteStateName(state.Serves), &snapState)

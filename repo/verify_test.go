@@ -31,22 +31,24 @@ func wantProblem(t *testing.T, rep *repo.VerifyReport, subs ...string) {
 }
 
 // TestVerifyValidUntilPassed: a suite whose Valid-Until has passed is
-// refused by every device, so verify reports it.
+// refused by every device, so verify reports it. (Verify runs with a clock
+// two hours on, since publish refuses a Valid-Until that has passed.)
 func TestVerifyValidUntilPassed(t *testing.T) {
 	f := newFixture(t)
+	f.mustPublish(repo.PublishOptions{ValidFor: time.Hour}, f.deb("app", "1.0", "amd64"))
+	if rep := f.verify(); len(rep.Problems) > 0 {
+		t.Fatalf("verify within Valid-Until: %v", rep.Problems)
+	}
 	st, err := repo.NewFS(f.root)
 	if err != nil {
 		t.Fatal(err)
 	}
-	past := repo.New(st, repo.WithSigner(testkit.Key(t)), repo.WithClock(func() time.Time { return time.Now().Add(-2 * time.Hour) }))
-	pkgs, err := repo.Inspect([]string{f.deb("app", "1.0", "amd64")})
+	later := repo.New(st, repo.WithClock(func() time.Time { return time.Now().Add(2 * time.Hour) }))
+	rep, err := later.Verify(context.Background(), testkit.Key(t).Keyring())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := past.Publish(context.Background(), pkgs, repo.PublishOptions{ValidFor: time.Hour}); err != nil {
-		t.Fatal(err)
-	}
-	wantProblem(t, f.verify(), "development", "dists/development/InRelease", "Valid-Until", "has passed")
+	wantProblem(t, rep, "development", "dists/development/InRelease", "Valid-Until", "has passed")
 }
 
 // TestVerifyNoRepository: a mistyped --repo (an empty or missing

@@ -95,12 +95,12 @@ type Plan struct {
 // base already has (same name, version and architecture) is kept as is: a
 // pick of what base has is a no-op.
 //
-// The warnings report, for each build picked, every Depends and
-// Pre-Depends entry the new snapshot does not satisfy in that
-// architecture (for an "all" build, in each architecture of the snapshot),
-// and every entry of another package that base satisfied and the new
-// snapshot no longer does (a rollback of a library that an application
-// needs at a higher version). Dependencies are satisfied by packages of
+// The warnings report the Depends and Pre-Depends entries that base
+// satisfied and the new snapshot does not, in an architecture (for an
+// "all" build, in each architecture of the snapshot): those of each build
+// picked, and those of every other package (a rollback of a library that
+// an application needs at a higher version). What base lacked already is
+// not news and is not reported. Dependencies are satisfied by packages of
 // the same architecture or "all", by any alternative of "a | b", with
 // versions in dpkg order, and by Provides (a versioned dependency only by
 // a versioned Provides "foo (= 1.0)" that meets it). Architecture
@@ -333,7 +333,8 @@ func archLabel(p Package, arch string) string {
 	return p.Arch
 }
 
-// checkPicked warns about each unsatisfied dependency of a picked build.
+// checkPicked warns about each dependency of a picked build that base
+// satisfied and the new snapshot does not.
 func (w *warner) checkPicked(pk Pick, p Package) {
 	for _, f := range []struct{ name, value string }{{"Depends", p.Depends}, {"Pre-Depends", p.PreDepends}} {
 		groups, err := parseRelations(f.value)
@@ -344,7 +345,9 @@ func (w *warner) checkPicked(pk Pick, p Package) {
 		for _, arch := range w.checkArchs(p) {
 			ix := w.index(w.result, w.resultIx, arch)
 			for _, g := range groups {
-				if !ix.satisfies(g) {
+				// What base lacked already is not news: only a dependency
+				// base satisfied and the new snapshot does not is reported.
+				if !ix.satisfies(g) && w.index(w.base, w.baseIx, arch).satisfies(g) {
 					w.add(fmt.Sprintf("pick %s (%s): %s %s is not satisfied in the new snapshot (it has %s)",
 						pk, archLabel(p, arch), f.name, g.Text, ix.describe(g)))
 				}

@@ -21,6 +21,7 @@ var (
 type Promotion struct {
 	Snapshot string `json:"snapshot"`
 	Previous string `json:"previous,omitempty"` // what the stage served before
+	Rollback bool   `json:"rollback,omitempty"` // Snapshot is older than Previous
 	Forced   bool   `json:"forced,omitempty"`   // the order rule was overridden
 	When     string `json:"when"`               // RFC 3339, UTC
 	By       string `json:"by,omitempty"`       // who or what promoted (CI job, user)
@@ -29,9 +30,32 @@ type Promotion struct {
 // Decision is what promoting a snapshot to a stage amounts to.
 type Decision struct {
 	NoOp     bool // the stage serves the snapshot already
-	Rollback bool // the stage served this snapshot before, and something else since
+	Rollback bool // the snapshot is older than the one the stage serves
 	Forced   bool // allowed only because of --force
 }
+
+// PromotionRequest is what DecidePromotion decides on. Everything in it
+// must be what the stages have committed, never what a promotion meant to
+// do: a promotion that failed before its commit point must not count.
+type PromotionRequest struct {
+	Stages   []string // the ordered stages; the first is the rolling one, fed by publish
+	To       string   // the stage to promote to
+	Snapshot string   // the snapshot to promote
+	Serving  string   // what To serves now; "" for nothing
+	// History holds the committed promotions of each stage, oldest first.
+	// Only the stage before To is consulted.
+	History map[string][]Promotion
+	// Compare orders snapshots: negative when a is older than b. nil
+	// means CompareNames.
+	Compare func(a, b string) int
+	Force   bool
+}
+
+// CompareNames orders snapshot names by the time they stand for: default
+// names (NextName) sort by creation time byte-wise, so this is byte order.
+// Callers that know the snapshots' creation times should order by those
+// first, for custom names.
+func CompareNames(a, b string) int { return strings.Compare(a, b) }
 
 // ValidStages checks a repository's stage list: at least two stages, each
 // a valid stage name, no duplicates.
@@ -50,17 +74,19 @@ func ValidStages(stages []string) error {
 	return nil
 }
 
-// DecidePromotion applies the promotion rules. stages is the ordered list
-// (the first is the rolling stage, fed by publish); history holds each
-// stage's promotions, oldest first; serving is what the target serves now.
+// DecidePromotion applies the promotion rules:
 //
 //   - Nothing is promoted into the first stage.
 //   - Any snapshot may enter the second stage.
 //   - A later stage takes a snapshot only after the stage before it had it
 //     (at any time: a rollback to what the stage before served earlier is
-//     in order). force overrides this, and the decision says so.
+//     in order). Force overrides this, and the decision says so.
 //   - Promoting what the stage serves already is a no-op.
-func DecidePromotion(stages []string, to, snap, serving string, history map[string][]Promotion, force bool) (Decision, error) {
+//   - A promotion to a snapshot older than the one served (in the order of
+//     Compare) is a rollback, and nothing else is: a promotion back to a
+//     newer snapshot the stage served before is not.
+func DecidePromotion(req PromotionRequest) (Decision, error) {
+	stages, to, snap := req.Stages, req.To, req.Snapshot
 	i := slices.Index(stages, to)
 	switch {
 	case i < 0:
@@ -68,25 +94,24 @@ func DecidePromotion(stages []string, to, snap, serving string, history map[stri
 	case i == 0:
 		return Decision{}, fmt.Errorf("%w: %s is fed by publish, not promote", ErrOutOfOrder, to)
 	}
-	if serving == snap {
+	if req.Serving == snap {
 		return Decision{NoOp: true}, nil
 	}
-	d := Decision{}
-	for _, p := range history[to] {
-		if p.Snapshot == snap {
-			d.Rollback = true
-		}
+	compare := req.Compare
+	if compare == nil {
+		compare = CompareNames
 	}
+	d := Decision{Rollback: req.Serving != "" && compare(snap, req.Serving) < 0}
 	if i == 1 {
 		return d, nil
 	}
 	prev := stages[i-1]
-	for _, p := range history[prev] {
+	for _, p := range req.History[prev] {
 		if p.Snapshot == snap {
 			return d, nil
 		}
 	}
-	if !force {
+	if !req.Force {
 		return Decision{}, fmt.Errorf("%w: %s has never been in %s, which comes before %s (use --force to override; it is recorded)",
 			ErrOutOfOrder, snap, prev, to)
 	}

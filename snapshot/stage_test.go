@@ -23,11 +23,15 @@ func TestDecidePromotion(t *testing.T) {
 		{"forced", "production", "2026-11-20", "2026-11-01", true, Decision{Forced: true}, nil},
 		{"no-op", "canary", "2026-11-08", "2026-11-08", false, Decision{NoOp: true}, nil},
 		{"rollback", "canary", "2026-11-01", "2026-11-08", false, Decision{Rollback: true}, nil},
+		{"rollback to a snapshot never served", "canary", "2026-10-01", "2026-11-08", false, Decision{Rollback: true}, nil},
+		{"back to a newer snapshot served before", "canary", "2026-11-08", "2026-11-01", false, Decision{}, nil},
+		{"production rollback", "production", "2026-11-01", "2026-11-08", false, Decision{Rollback: true}, nil},
+		{"from nothing", "canary", "2026-11-01", "", false, Decision{}, nil},
 		{"into development", "development", "2026-11-01", "", false, Decision{}, ErrOutOfOrder},
 		{"unknown stage", "staging", "2026-11-01", "", false, Decision{}, ErrUnknownStage},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			got, err := DecidePromotion(stages, c.to, c.snap, c.serving, history, c.force)
+			got, err := DecidePromotion(PromotionRequest{Stages: stages, To: c.to, Snapshot: c.snap, Serving: c.serving, History: history, Force: c.force})
 			if !errors.Is(err, c.err) {
 				t.Fatalf("error %v, want %v", err, c.err)
 			}
@@ -35,6 +39,21 @@ func TestDecidePromotion(t *testing.T) {
 				t.Errorf("decision %+v, want %+v", got, c.want)
 			}
 		})
+	}
+}
+
+// TestDecidePromotionOrder: the rollback decision follows the order given,
+// not the names, when the caller knows the creation times.
+func TestDecidePromotionOrder(t *testing.T) {
+	created := map[string]int{"2026-11-24-hotfix": 2, "2026-11-24.02": 1}
+	req := PromotionRequest{Stages: DefaultStages, To: "canary", Snapshot: "2026-11-24.02", Serving: "2026-11-24-hotfix",
+		Compare: func(a, b string) int { return created[a] - created[b] }}
+	if d, err := DecidePromotion(req); err != nil || !d.Rollback {
+		t.Errorf("to the older snapshot: %+v, %v", d, err)
+	}
+	req.Snapshot, req.Serving = req.Serving, req.Snapshot
+	if d, err := DecidePromotion(req); err != nil || d.Rollback {
+		t.Errorf("to the newer snapshot: %+v, %v", d, err)
 	}
 }
 

@@ -26,7 +26,7 @@ func exitCode(err error) int {
 		return exitUsage
 	case errors.Is(err, ci.ErrEvent), errors.Is(err, ci.ErrStageFile):
 		return exitInput
-	case errors.Is(err, repo.ErrNeedsRepair):
+	case errors.Is(err, repo.ErrNeedsRepair), errors.Is(err, repo.ErrClock):
 		return exitConflict
 	case errors.Is(err, repo.ErrNoRepo), errors.Is(err, repo.ErrBadConfig):
 		return exitInput

@@ -30,7 +30,8 @@ Stages are ordered (development -> canary -> production by default, in
 development; each later stage takes a snapshot only after the stage before
 it had it. --force overrides this, and the history records it.
 
-Promoting an older snapshot rolls the stage back, with a Date later than
+Promoting a snapshot older than the one the stage serves (by creation
+time) is a rollback, and only that is called one. It gets a Date later than
 the stage's previous one (apt ignores an older Date); devices follow it down
 with the pin that 'debflow sources --preferences' prints. Promoting the
 snapshot a stage serves already is a successful no-op.`,
@@ -61,11 +62,7 @@ snapshot a stage serves already is a successful no-op.`,
 				if res.Forced {
 					what += " (forced)"
 				}
-				from := res.Previous
-				if from == "" {
-					from = "nothing"
-				}
-				fmt.Fprintf(e.stdout, "%s %s: %s -> %s\n", what, res.Stage, from, res.Snapshot)
+				fmt.Fprintf(e.stdout, "%s %s: %s -> %s\n", what, res.Stage, orNothing(res.Previous), res.Snapshot)
 			}
 			return nil
 		},
@@ -82,7 +79,15 @@ func newStatusCmd(g *globalOptions, e env) *cobra.Command {
 	return &cobra.Command{
 		Use:   "status --repo DIR",
 		Short: "List every stage with the snapshot it serves and since when",
-		Args:  cobra.NoArgs,
+		Long: `Status lists every stage with the snapshot devices get from it (the one its
+served InRelease names), since when, and the Release Date.
+
+A promotion killed after it was recorded but before its Release files were
+written is listed as interrupted: devices still get the old snapshot, and
+status says so. Status writes nothing and needs no key; the next command
+that changes the stage (promoting to it, or to the stage after it, or
+refresh) completes the promotion.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			r, err := openRepo(g, e, false)
 			if err != nil {
@@ -106,6 +111,12 @@ func newStatusCmd(g *globalOptions, e env) *cobra.Command {
 				}
 				fmt.Fprintf(e.stdout, "%-14s  %-16s  %-20s  %s\n", s.Stage, serves, dash(s.Since), dash(s.Date))
 			}
+			for _, s := range st {
+				if s.Pending != "" {
+					fmt.Fprintf(e.stdout, "%s: a promotion to %s was interrupted; devices get %s until it completes ('debflow promote %s --to %s' completes it)\n",
+						s.Stage, s.Pending, orNothing(s.Serves), s.Pending, s.Stage)
+				}
+			}
 			return nil
 		},
 	}
@@ -115,7 +126,12 @@ func newHistoryCmd(g *globalOptions, e env) *cobra.Command {
 	return &cobra.Command{
 		Use:   "history --repo DIR STAGE",
 		Short: "Show a stage's promotions: when, from which snapshot to which, forced, by whom",
-		Args:  cobra.ExactArgs(1),
+		Long: `History lists a stage's promotions that devices saw, oldest first: when,
+from which snapshot to which, whether it was a rollback (to a snapshot older
+than the one served) or forced past the order rule, and by whom (the CI job,
+or $USER@host). A promotion that was interrupted is not listed until it
+completes (see 'debflow status').`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			r, err := openRepo(g, e, false)
 			if err != nil {
@@ -129,15 +145,25 @@ func newHistoryCmd(g *globalOptions, e env) *cobra.Command {
 				return printJSON(e, h)
 			}
 			for _, p := range h {
-				forced := ""
-				if p.Forced {
-					forced = " (forced)"
+				note := ""
+				if p.Rollback {
+					note += " (rollback)"
 				}
-				fmt.Fprintf(e.stdout, "%s  %s -> %s%s  by %s\n", p.When, dash(p.Previous), p.Snapshot, forced, p.By)
+				if p.Forced {
+					note += " (forced)"
+				}
+				fmt.Fprintf(e.stdout, "%s  %s -> %s%s  by %s\n", p.When, dash(p.Previous), p.Snapshot, note, p.By)
 			}
 			return nil
 		},
 	}
+}
+
+func orNothing(s string) string {
+	if s == "" {
+		return "nothing"
+	}
+	return s
 }
 
 func dash(s string) string {

@@ -78,7 +78,8 @@ func newSnapshotPickCmd(g *globalOptions, e env) *cobra.Command {
 		Long: `Pick makes a new snapshot from BASE with each named package replaced by,
 or added at, that version, taken from development unless --from says
 otherwise. BASE stays untouched. It prints the new name as the last line,
-warns about Depends the new snapshot does not satisfy, and records its
+warns about each Depends or Pre-Depends that BASE satisfied and the new
+snapshot does not (what BASE lacked already is not news), and records its
 provenance (the base and the picks).`,
 		Args: cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
