@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/debflow/debflow/internal/testkit"
@@ -16,14 +17,21 @@ import (
 
 // crashAfter is a Storage that fails every write after the first n, as if
 // the publisher had been killed there: nothing after that point happens.
+// Publish writes pool files from several goroutines at once (the Storage
+// contract allows it), so the count is guarded by a mutex; which of the
+// concurrent writes is the last to succeed may then vary, as it would in a
+// real crash.
 type crashAfter struct {
 	repo.Storage
-	n int
+	mu sync.Mutex
+	n  int
 }
 
 var errCrash = errors.New("simulated crash")
 
 func (c *crashAfter) write() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.n == 0 {
 		return errCrash
 	}

@@ -34,6 +34,17 @@ import (
 // object ("a" and "a/b"): object stores allow it, file systems do not.
 //
 // Errors wrap the underlying error with %w and carry the object name.
+//
+// Concurrency: a Storage must be safe for concurrent use by several
+// goroutines of one process. Publish stores and checks pool files in
+// parallel, so Get, Stat, Put and Copy are called concurrently, each
+// goroutine on different names; readers (verify, serve, another process)
+// may Get and List while a publisher writes. debflow never issues two
+// concurrent writes (Put, Copy, Delete) of the same name from one process;
+// across processes, writers are serialised by Lock. Delete, Sync, List and
+// Lock are called from one goroutine at a time in a publisher, but an
+// implementation must not assume so. Test doubles that wrap a Storage
+// (fault injection, counters) must guard their own state the same way.
 type Storage interface {
 	// Get opens an object. A missing object gives an error wrapping
 	// fs.ErrNotExist.

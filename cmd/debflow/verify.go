@@ -20,9 +20,20 @@ func newVerifyCmd(g *globalOptions, e env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "verify --repo DIR [--key FILE | --keyring PUB]",
 		Short: "Check every signature, index and pool file of the repository",
-		Long: `Verify checks what apt would, and more: the InRelease and Release.gpg
-signatures of every suite, every index file (named and by-hash) against its
-Release hashes, and the size and hashes of every pool file an index lists.
+		Long: `Verify checks what apt would, and more, for every suite apt could be
+pointed at: every dists/**/InRelease (or Release) in the tree and every suite
+debflow records. For each it checks the InRelease and Release.gpg signatures,
+that Valid-Until has not passed and Date is not in the future, every index
+file (by-hash and named) against the hashes InRelease lists, and the size and
+hashes of every pool file an index lists. Missing or inconsistent metadata is
+a problem too: a served suite with no record in .debflow/suites, a recorded
+suite with no InRelease or one that does not carry the recorded Release, a
+missing .debflow/config.json, and a path that holds no repository at all.
+
+Verify takes no lock and changes nothing, so monitoring can run it while
+publishes happen: each suite is read from one InRelease, its indexes by hash,
+and a suite that moves while it is read is read again.
+
 It lists the problems and exits 6 when there are any.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

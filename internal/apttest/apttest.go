@@ -116,6 +116,9 @@ func (a *Apt) options() []string {
 		"-o", "Dir::Cache=" + d + "/cache", "-o", "Dir::Cache::Archives=" + d + "/archives", "-o", "Dir::Log=" + d + "/log",
 		"-o", "Debug::NoLocking=1", "-o", "APT::Sandbox::User=root", "-o", "Acquire::Languages=none",
 		"-o", "APT::Architecture=" + a.Arch, "-o", "APT::Architectures::=" + a.Arch,
+		// The machine's apt.conf.d may switch these off (this one does:
+		// apt-config dump | grep Check); devices check both, so must we.
+		"-o", "Acquire::Check-Valid-Until=true", "-o", "Acquire::Check-Date=true",
 	}
 }
 
