@@ -257,7 +257,11 @@ func servedSuites(ctx context.Context, st Storage) ([]string, error) {
 	for _, o := range objs {
 		name := strings.TrimPrefix(o.Name, "dists/")
 		for _, f := range []string{"/InRelease", "/Release"} {
-			if s, ok := strings.CutSuffix(name, f); ok && !slices.Contains(out, s) {
+			s, ok := strings.CutSuffix(name, f)
+			// dists/S/COMP/binary-ARCH/Release (and source/Release) describe
+			// one index of suite S, not a suite.
+			last := s[strings.LastIndexByte(s, '/')+1:]
+			if ok && !strings.HasPrefix(last, "binary-") && last != "source" && !slices.Contains(out, s) {
 				out = append(out, s)
 			}
 		}
