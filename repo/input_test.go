@@ -72,17 +72,19 @@ func TestPublishFIFONeverBlocks(t *testing.T) {
 	}
 
 	// A FIFO whose writer is slow: cancelling the context stops the read.
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		_, err := repo.InspectProgress(ctx, []string{fifo}, nil)
-		done <- err
-	}()
-	w, err := os.OpenFile(fifo, os.O_WRONLY, 0) // the reader is waiting: this does not block
+	// (O_RDWR opens a FIFO without waiting for a reader, on Linux.)
+	w, err := os.OpenFile(fifo, os.O_RDWR, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer w.Close()
 	w.Write([]byte("!<arch>\n"))
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		_, err := repo.InspectProgress(ctx, []string{fifo}, nil)
+		done <- err
+	}()
+	time.Sleep(200 * time.Millisecond)
 	cancel()
 	select {
 	case err := <-done:
