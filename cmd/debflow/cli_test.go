@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -307,7 +308,7 @@ func TestSourcesNeedsTheRepository(t *testing.T) {
 		{"sources", "--repo", empty, "--stage", "production", "--preferences"},
 		{"sources", "--repo", empty, "--url", "http://h/", "--keyring-path", "/k.gpg"},
 	} {
-		if code, stdout, stderr := ghRun(t, nil, args...); code != exitInput || stdout != "" || !strings.Contains(stderr, "no debflow repository at "+empty) {
+		if code, stdout, stderr := ghRun(t, nil, args...); code != exitInput || stdout != "" || !strings.Contains(stderr, "--repo "+empty+": no debflow repository") {
 			t.Errorf("%q: exit %d, stdout %q, stderr %q", args, code, stdout, stderr)
 		}
 	}
@@ -326,13 +327,21 @@ func TestSourcesNeedsTheRepository(t *testing.T) {
 	if err := json.Unmarshal(data, &cfg); err != nil {
 		t.Fatal(err)
 	}
+	served, err := os.ReadFile(filepath.Join(fleet.Dir, "dists", "canary", "Release"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	origin := regexp.MustCompile(`(?m)^Origin: (.*)$`).FindSubmatch(served)
+	if origin == nil || string(origin[1]) != cfg["origin"] {
+		t.Fatalf("canary's Release has Origin %q, the configuration %q", origin, cfg["origin"])
+	}
 	cfg["origin"], cfg["label"] = "edited", "edited"
 	data, _ = json.Marshal(cfg)
 	if err := os.WriteFile(cfgFile, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	code, stdout, stderr := ghRun(t, nil, "sources", "--repo", fleet.Dir, "--stage", "canary", "--preferences")
-	if code != 0 || !strings.Contains(stdout, "Pin: release o=debflow,l=debflow,a=canary\n") {
+	if code != 0 || !strings.Contains(stdout, "Pin: release o="+string(origin[1])+",l=debflow,a=canary\n") {
 		t.Errorf("canary pin: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 	// A stage that serves nothing yet is pinned with the configuration's,

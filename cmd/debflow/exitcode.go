@@ -20,7 +20,7 @@ func exitCode(err error) int {
 	switch {
 	case errors.As(err, &verify):
 		return exitVerify
-	case errors.Is(err, errNoRepository), errors.Is(err, errBadValue):
+	case errors.Is(err, errBadValue):
 		return exitInput
 	case errors.Is(err, ci.ErrNotReported):
 		return exitNotReported

@@ -172,20 +172,13 @@ func usageIfErr(s string, err error) (string, error) {
 	return s, nil
 }
 
-// errNoRepository: --repo names a directory that holds no debflow
-// repository.
-var errNoRepository = errors.New("no debflow repository")
-
 // suiteOf checks that suite is one of the repository's and returns its
 // served Release, or nil for a stage of the configuration that serves
 // nothing yet (devices set up ahead of the first promotion).
 func suiteOf(ctx context.Context, g *globalOptions, e env, st repo.Storage, suite, flag string, isSnapshot bool) (*repo.Release, error) {
-	cfg, found, err := repo.LoadConfig(ctx, st)
+	cfg, _, err := repo.LoadConfig(ctx, st) // no repository: ErrNoRepo
 	if err != nil {
-		return nil, err
-	}
-	if !found {
-		return nil, fmt.Errorf("%w at %s (no .debflow/config.json): check --repo", errNoRepository, g.repo)
+		return nil, fmt.Errorf("--repo %s: %w", g.repo, err)
 	}
 	rel, err := servedRelease(ctx, st, suite)
 	if err != nil {
