@@ -12,6 +12,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/debflow/debflow/ci/githubtest"
+	"github.com/debflow/debflow/internal/apttest"
 )
 
 // startServe serves dir on 127.0.0.1 until the test ends, and returns its
@@ -165,5 +168,40 @@ func TestServeChangedWithinTheSecond(t *testing.T) {
 	// The current ETag still saves the transfer.
 	if resp, _ := fetch(t, url, map[string]string{"If-None-Match": etagOf("generation 2")}); resp.StatusCode != http.StatusNotModified {
 		t.Errorf("If-None-Match with the current ETag: %d, want 304", resp.StatusCode)
+	}
+}
+
+// TestServeAptSeesAChangeWithinTheSecond: the real apt-get follows a stage
+// through debflow serve, and sees a promotion whose InRelease has the same
+// mtime as the one it fetched before (two changes within one second).
+func TestServeAptSeesAChangeWithinTheSecond(t *testing.T) {
+	a := apttest.New(t, "amd64") // skips without apt-get
+	fleet := githubtest.NewFleet(t)
+	base := startServe(t, fleet.Dir)
+	code, entry, stderr := ghRun(t, nil, "sources", "--repo", fleet.Dir, "--key", fleet.KeyFile, "--url", base, "--stage", "canary")
+	if code != 0 {
+		t.Fatalf("sources: exit %d: %s", code, stderr)
+	}
+	a.AddSource("fleet", entry)
+	a.Update()
+	if got := a.Candidate("hello"); got != "1.0" {
+		t.Fatalf("candidate %q before the promotion", got)
+	}
+	dists := filepath.Join(fleet.Dir, "dists", "canary")
+	fi, err := os.Stat(filepath.Join(dists, "InRelease"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := ghRun(t, nil, "promote", "--repo", fleet.Dir, "--key", fleet.KeyFile, "2026-01-02", "--to", "canary"); code != 0 {
+		t.Fatalf("promote: exit %d: %s", code, stderr)
+	}
+	for _, name := range []string{"InRelease", "Release", "Release.gpg"} {
+		if err := os.Chtimes(filepath.Join(dists, name), fi.ModTime(), fi.ModTime()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.Update()
+	if got := a.Candidate("hello"); got != "1.1" {
+		t.Errorf("candidate %q after the promotion, want 1.1: apt kept the old InRelease", got)
 	}
 }
