@@ -369,6 +369,32 @@ func (c *Client) CreatePull(ctx context.Context, p PullRequest) (int, string, er
 	return res.number, res.url, err
 }
 
+// OpenPull returns the open pull request from branch head into base:
+// its number and URL, or 0 and "" when there is none.
+func (c *Client) OpenPull(ctx context.Context, base, head string) (int, string, error) {
+	type found struct {
+		number int
+		url    string
+	}
+	res, err := do(ctx, c, "list pull requests", "GET", c.repoPath("pulls"), func(ctx context.Context) (found, *github.Response, error) {
+		prs, resp, err := c.gh.PullRequests.List(ctx, c.owner, c.name, &github.PullRequestListOptions{
+			State: "open", Base: base, Head: c.owner + ":" + head,
+		})
+		if err != nil {
+			return found{}, resp, err
+		}
+		// The filters are GitHub's; check them anyway, since an API that
+		// ignored one would make debflow point at another proposal.
+		for _, pr := range prs {
+			if pr.GetState() == "open" && pr.GetBase().GetRef() == base && pr.GetHead().GetRef() == head {
+				return found{pr.GetNumber(), pr.GetHTMLURL()}, resp, nil
+			}
+		}
+		return found{}, resp, nil
+	})
+	return res.number, res.url, err
+}
+
 // truncate cuts s to at most n runes, marking the cut with "…".
 func truncate(s string, n int) string {
 	r := []rune(s)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/debflow/debflow/repo"
 	"github.com/debflow/debflow/snapshot"
@@ -60,6 +61,9 @@ func Promote(ctx context.Context, gh *Client, r PromoteRepo, req PromoteRequest)
 		return &PromoteReport{}, nil
 	}
 	stage := req.StageMap.Stage(ev.Base)
+	if err := checkStage(ctx, r, ev.Base, stage); err != nil {
+		return nil, err
+	}
 	data, err := os.ReadFile(req.StageFile)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrStageFile, err)
@@ -115,6 +119,31 @@ func Promote(ctx context.Context, gh *Client, r PromoteRepo, req PromoteRequest)
 		return rep, &NotReportedError{Stage: stage, Snapshot: snap, Err: reportErr}
 	}
 	return rep, nil
+}
+
+// checkStage refuses, before anything is created on GitHub, a branch that
+// maps to no stage the repository has, or to its rolling suite, which
+// promote does not feed.
+func checkStage(ctx context.Context, r PromoteRepo, branch, stage string) error {
+	st, err := r.Status(ctx)
+	if err != nil {
+		return fmt.Errorf("nothing was promoted: reading the repository's stages: %w", err)
+	}
+	var names []string
+	for _, s := range st {
+		if s.Rolling {
+			if s.Stage == stage {
+				return fmt.Errorf("%w: branch %s maps to %s, the rolling suite that publish feeds; nothing was promoted", ErrStageMap, branch, stage)
+			}
+			continue
+		}
+		if s.Stage == stage {
+			return nil
+		}
+		names = append(names, s.Stage)
+	}
+	return fmt.Errorf("%w: branch %s maps to %s, which is no stage of the repository (stages: %s); give --stage-map %s=STAGE; nothing was promoted",
+		ErrStageMap, branch, stage, strings.Join(names, ", "), branch)
 }
 
 // promotedBy describes the promoter for the stage's history.

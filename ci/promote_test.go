@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/debflow/debflow/ci/githubtest"
+	"github.com/debflow/debflow/internal/testkit"
 	"github.com/debflow/debflow/repo"
 	"github.com/debflow/debflow/snapshot"
 )
@@ -178,7 +179,6 @@ func TestPromoteRefused(t *testing.T) {
 	}{
 		{"out of order", "production", "snapshot: 2026-01-02\n", snapshot.ErrOutOfOrder, ""},
 		{"unknown snapshot", "canary", "snapshot: 2099-01-01\n", repo.ErrNoSuite, "2026-01-01"},
-		{"unknown stage", "qa", "snapshot: 2026-01-02\n", snapshot.ErrUnknownStage, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newPromoteSetup(t, tc.file)
@@ -206,6 +206,29 @@ func TestPromoteRefused(t *testing.T) {
 				if got := s.fleet.Serves(t, stage); got != was {
 					t.Errorf("%s serves %q, was %q", stage, got, was)
 				}
+			}
+		})
+	}
+}
+
+// TestPromoteUnmappedBranch: a merge into a branch that maps to no stage
+// of the repository, or to its rolling suite, is refused before anything
+// is created on GitHub, and nothing changes.
+func TestPromoteUnmappedBranch(t *testing.T) {
+	for _, tc := range []struct{ base, want string }{
+		{"qa", "bad stage map: branch qa maps to qa, which is no stage of the repository (stages: canary, production); give --stage-map qa=STAGE"},
+		{"development", "bad stage map: branch development maps to development, the rolling suite that publish feeds"},
+	} {
+		t.Run(tc.base, func(t *testing.T) {
+			s := newPromoteSetup(t, "snapshot: 2026-01-02\n")
+			before := testkit.TreeHash(t, s.fleet.Dir)
+			_, err := s.promote(tc.base)
+			if !errors.Is(err, ErrStageMap) || !strings.HasPrefix(err.Error(), tc.want) {
+				t.Errorf("%v; want %s", err, tc.want)
+			}
+			wantRoutes(t, s.srv)
+			if after := testkit.TreeHash(t, s.fleet.Dir); after != before {
+				t.Error("the repository changed")
 			}
 		})
 	}

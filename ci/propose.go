@@ -23,11 +23,15 @@ type ProposeRequest struct {
 	File     string // the stage file's path in the IaC repository
 	Base     string // the IaC branch of the stage
 	Branch   string // the new branch; default ProposalBranch(Base, Snapshot)
+	// CreateFile allows a File that does not exist on Base yet (a new
+	// stage); without it such a File is refused as a likely typo.
+	CreateFile bool
 }
 
 // ProposeReport says what Propose did.
 type ProposeReport struct {
 	NoOp     bool   `json:"noop,omitempty"`     // the file names the snapshot on Base already: nothing was proposed
+	Existing bool   `json:"existing,omitempty"` // an open pull request proposes it already: Number and URL are that one's
 	Previous string `json:"previous,omitempty"` // what the file named on Base
 	Branch   string `json:"branch,omitempty"`
 	Number   int    `json:"number,omitempty"`
@@ -46,6 +50,11 @@ func ProposalBranch(base, snap string) string {
 // diff from the snapshot the file named. Everything is read and rendered
 // before the first write; a branch left without a pull request by a later
 // failure is deleted.
+//
+// A File that does not exist on Base is refused (ErrStageFile) unless
+// CreateFile is set. When an open pull request from the proposal's branch
+// into Base exists already, nothing is written and the report is that pull
+// request's (Existing).
 func Propose(ctx context.Context, gh *Client, r ProposeRepo, req ProposeRequest) (*ProposeReport, error) {
 	entry, err := r.Snapshot(ctx, req.Snapshot)
 	if err != nil {
@@ -58,6 +67,9 @@ func Propose(ctx context.Context, gh *Client, r ProposeRepo, req ProposeRequest)
 	file, err := gh.GetFile(ctx, req.File, head)
 	if err != nil {
 		return nil, err
+	}
+	if file == nil && !req.CreateFile {
+		return nil, fmt.Errorf("%w: %s does not exist on %s (a typo? to start a new stage file there, propose with --create-file)", ErrStageFile, req.File, req.Base)
 	}
 	var old []byte
 	p := Proposal{Snapshot: req.Snapshot, Base: req.Base, File: req.File, Info: entry.Info}
@@ -81,6 +93,15 @@ func Propose(ctx context.Context, gh *Client, r ProposeRepo, req ProposeRequest)
 	rep.Branch = req.Branch
 	if rep.Branch == "" {
 		rep.Branch = ProposalBranch(req.Base, req.Snapshot)
+	}
+	// Proposed before and still open (a re-run job, a second click): that
+	// pull request is the answer.
+	if rep.Number, rep.URL, err = gh.OpenPull(ctx, req.Base, rep.Branch); err != nil {
+		return nil, err
+	}
+	if rep.Number != 0 {
+		rep.Existing = true
+		return rep, nil
 	}
 	if err := gh.CreateBranch(ctx, rep.Branch, head); err != nil {
 		var apiErr *APIError

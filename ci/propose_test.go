@@ -30,6 +30,7 @@ func TestPropose(t *testing.T) {
 	wantRoutes(t, srv,
 		"GET /repos/acme/fleet-iac/git/ref/heads/canary",
 		"GET /repos/acme/fleet-iac/contents/stages/canary.yaml",
+		"GET /repos/acme/fleet-iac/pulls",
 		"POST /repos/acme/fleet-iac/git/refs",
 		"PUT /repos/acme/fleet-iac/contents/stages/canary.yaml",
 		"POST /repos/acme/fleet-iac/pulls")
@@ -37,10 +38,10 @@ func TestPropose(t *testing.T) {
 	if reqs[1].Query != "ref=c0ffee" {
 		t.Errorf("contents read at %q, want the head commit", reqs[1].Query)
 	}
-	if b := reqs[2].Body; b["ref"] != "refs/heads/debflow/promote-2026-01-02-to-canary" || b["sha"] != "c0ffee" {
+	if b := reqs[3].Body; b["ref"] != "refs/heads/debflow/promote-2026-01-02-to-canary" || b["sha"] != "c0ffee" {
 		t.Errorf("ref %v", b)
 	}
-	put := reqs[3].Body
+	put := reqs[4].Body
 	if put["branch"] != "debflow/promote-2026-01-02-to-canary" || put["sha"] != "blob-c0ffee-stages/canary.yaml" || put["message"] != "canary: serve snapshot 2026-01-02" {
 		t.Errorf("put %v", put)
 	}
@@ -54,7 +55,7 @@ func TestPropose(t *testing.T) {
 	if f, _ := srv.File("canary", "stages/canary.yaml"); f.Content != canaryFile {
 		t.Errorf("base changed: %q", f.Content)
 	}
-	pr := reqs[4].Body
+	pr := reqs[5].Body
 	if pr["title"] != "Promote 2026-01-02 to canary" || pr["head"] != "debflow/promote-2026-01-02-to-canary" || pr["base"] != "canary" {
 		t.Errorf("pull %v", pr)
 	}
@@ -77,27 +78,27 @@ func TestProposePick(t *testing.T) {
 		t.Fatal(err)
 	}
 	reqs := srv.Requests()
-	if got := decodeContent(t, reqs[3].Body); got != "snapshot: '2026-01-03'\n" {
+	if got := decodeContent(t, reqs[4].Body); got != "snapshot: '2026-01-03'\n" {
 		t.Errorf("new stage file %q", got)
 	}
-	if reqs[2].Body["ref"] != "refs/heads/hotfix" {
-		t.Errorf("branch %v", reqs[2].Body)
+	if reqs[3].Body["ref"] != "refs/heads/hotfix" {
+		t.Errorf("branch %v", reqs[3].Body)
 	}
-	wantContains(t, "body", reqs[4].Body["body"].(string),
+	wantContains(t, "body", reqs[5].Body["body"].(string),
 		"- made from snapshot `2026-01-01` with `hello=1.1` picked from `development`",
 		"| upgraded | `hello` | `amd64` | `1.0` | `1.1` |")
 }
 
 func TestProposeNewStageFile(t *testing.T) {
 	fleet, srv, gh := newProposeSetup(t, map[string]string{})
-	if _, err := Propose(context.Background(), gh, fleet.Repo, ProposeRequest{Snapshot: "2026-01-01", File: "production.yaml", Base: "canary"}); err != nil {
+	if _, err := Propose(context.Background(), gh, fleet.Repo, ProposeRequest{Snapshot: "2026-01-01", File: "production.yaml", Base: "canary", CreateFile: true}); err != nil {
 		t.Fatal(err)
 	}
 	reqs := srv.Requests()
-	if _, ok := reqs[3].Body["sha"]; ok || decodeContent(t, reqs[3].Body) != "snapshot: \"2026-01-01\"\n" {
-		t.Errorf("create %v", reqs[3].Body)
+	if _, ok := reqs[4].Body["sha"]; ok || decodeContent(t, reqs[4].Body) != "snapshot: \"2026-01-01\"\n" {
+		t.Errorf("create %v", reqs[4].Body)
 	}
-	wantContains(t, "body", reqs[4].Body["body"].(string), "`production.yaml` names no snapshot on `canary` yet.",
+	wantContains(t, "body", reqs[5].Body["body"].(string), "`production.yaml` names no snapshot on `canary` yet.",
 		"#### Changes from `(nothing)` to `2026-01-01`", "2 added, 0 removed")
 }
 
@@ -164,6 +165,7 @@ func TestProposeFailures(t *testing.T) {
 		wantRoutes(t, srv,
 			"GET /repos/acme/fleet-iac/git/ref/heads/canary",
 			"GET /repos/acme/fleet-iac/contents/stages/canary.yaml",
+			"GET /repos/acme/fleet-iac/pulls",
 			"POST /repos/acme/fleet-iac/git/refs",
 			"PUT /repos/acme/fleet-iac/contents/stages/canary.yaml",
 			"POST /repos/acme/fleet-iac/pulls",
@@ -181,4 +183,54 @@ func TestProposeFailures(t *testing.T) {
 			t.Errorf("%v", err)
 		}
 	})
+}
+
+// TestProposeExistingPullRequest: proposing again while the first pull
+// request is open answers with that pull request and writes nothing; once
+// it is closed, the left-over branch is reported as before.
+func TestProposeExistingPullRequest(t *testing.T) {
+	fleet, srv, gh := newProposeSetup(t, map[string]string{"stages/canary.yaml": canaryFile})
+	req := ProposeRequest{Snapshot: "2026-01-02", File: "stages/canary.yaml", Base: "canary"}
+	first, err := Propose(context.Background(), gh, fleet.Repo, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := len(srv.Requests())
+	again, err := Propose(context.Background(), gh, fleet.Repo, req)
+	if err != nil || !again.Existing || again.URL != first.URL || again.Number != first.Number {
+		t.Fatalf("%+v, %v; want the open pull request %s", again, err, first.URL)
+	}
+	if routes := srv.Routes()[n:]; strings.Join(routes, " ") != "GET /repos/acme/fleet-iac/git/ref/heads/canary GET /repos/acme/fleet-iac/contents/stages/canary.yaml GET /repos/acme/fleet-iac/pulls" {
+		t.Errorf("requests: %v", routes)
+	}
+	if q := srv.Requests()[n+2].Query; !strings.Contains(q, "base=canary") || !strings.Contains(q, "head=acme%3Adebflow%2Fpromote-2026-01-02-to-canary") || !strings.Contains(q, "state=open") {
+		t.Errorf("pulls listed with %q", q)
+	}
+	if len(srv.Pulls()) != 1 {
+		t.Errorf("pull requests: %+v", srv.Pulls())
+	}
+	// Another base, or another snapshot, is another proposal.
+	srv.SetBranch("production", "beef", map[string]string{"stages/canary.yaml": canaryFile})
+	other := req
+	other.Base = "production"
+	if rep, err := Propose(context.Background(), gh, fleet.Repo, other); err != nil || rep.Existing || rep.URL == first.URL {
+		t.Errorf("production: %+v, %v", rep, err)
+	}
+	srv.ClosePull(first.Number)
+	if _, err := Propose(context.Background(), gh, fleet.Repo, req); err == nil || !strings.Contains(err.Error(), "left from an earlier proposal") {
+		t.Errorf("after closing: %v", err)
+	}
+}
+
+// TestProposeMissingFile: a stage file that does not exist on the base
+// branch is refused before anything is written, unless CreateFile says a
+// new one is meant.
+func TestProposeMissingFile(t *testing.T) {
+	fleet, srv, gh := newProposeSetup(t, map[string]string{"stages/canary.yaml": canaryFile})
+	req := ProposeRequest{Snapshot: "2026-01-02", File: "stages/canery.yaml", Base: "canary"}
+	_, err := Propose(context.Background(), gh, fleet.Repo, req)
+	if !errors.Is(err, ErrStageFile) || !strings.Contains(err.Error(), "stages/canery.yaml does not exist on canary") {
+		t.Errorf("%v", err)
+	}
+	wantRoutes(t, srv, "GET /repos/acme/fleet-iac/git/ref/heads/canary", "GET /repos/acme/fleet-iac/contents/stages/canery.yaml")
 }

@@ -46,6 +46,15 @@ type Server struct {
 	files    map[string]map[string]File // ref (branch or sha) -> path -> file
 	nextID   int
 	drop     map[string]int // "METHOD /path" -> connections to close without reply
+	pulls    []Pull
+}
+
+// Pull is a pull request the fake holds.
+type Pull struct {
+	Number     int
+	Head, Base string // branch names
+	State      string // "open" or "closed"
+	URL        string
 }
 
 // File is a file in the fake's repository.
@@ -107,6 +116,24 @@ func (s *Server) Routes() []string {
 		out = append(out, r.Method+" "+r.Path)
 	}
 	return out
+}
+
+// Pulls returns the pull requests opened so far.
+func (s *Server) Pulls() []Pull {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Pull(nil), s.pulls...)
+}
+
+// ClosePull closes pull request number.
+func (s *Server) ClosePull(number int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range s.pulls {
+		if s.pulls[i].Number == number {
+			s.pulls[i].State = "closed"
+		}
+	}
 }
 
 // File returns a file as it is on a branch now.
@@ -254,12 +281,43 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusCreated, map[string]any{"content": map[string]any{"path": path, "sha": files[path].SHA},
 			"commit": map[string]any{"sha": "commit-" + strconv.Itoa(s.nextID)}})
 	case r.Method == "POST" && rePulls.MatchString(rest):
+		head, _ := req.Body["head"].(string)
+		base, _ := req.Body["base"].(string)
+		for _, p := range s.pulls {
+			if p.State == "open" && p.Head == head && p.Base == base {
+				reply(w, http.StatusUnprocessableEntity, map[string]any{"message": "Validation Failed",
+					"errors": []any{map[string]any{"message": "A pull request already exists for " + s.Owner + ":" + head + "."}}})
+				return
+			}
+		}
 		s.nextID++
-		n := s.nextID
-		reply(w, http.StatusCreated, map[string]any{"number": n, "html_url": fmt.Sprintf("%s/%s/%s/pull/%d", s.URL, s.Owner, s.Repo, n)})
+		p := Pull{Number: s.nextID, Head: head, Base: base, State: "open", URL: fmt.Sprintf("%s/%s/%s/pull/%d", s.URL, s.Owner, s.Repo, s.nextID)}
+		s.pulls = append(s.pulls, p)
+		reply(w, http.StatusCreated, pullJSON(p))
+	case r.Method == "GET" && rePulls.MatchString(rest):
+		// GitHub's filters: state (default open), base, and head as
+		// OWNER:BRANCH.
+		q := r.URL.Query()
+		state := q.Get("state")
+		if state == "" {
+			state = "open"
+		}
+		out := []any{}
+		for _, p := range s.pulls {
+			if (state == "all" || p.State == state) && (q.Get("base") == "" || q.Get("base") == p.Base) &&
+				(q.Get("head") == "" || q.Get("head") == s.Owner+":"+p.Head) {
+				out = append(out, pullJSON(p))
+			}
+		}
+		reply(w, http.StatusOK, out)
 	default:
 		reply(w, http.StatusNotFound, map[string]any{"message": "Not Found"})
 	}
+}
+
+func pullJSON(p Pull) map[string]any {
+	return map[string]any{"number": p.Number, "state": p.State, "html_url": p.URL,
+		"head": map[string]any{"ref": p.Head}, "base": map[string]any{"ref": p.Base}}
 }
 
 func reply(w http.ResponseWriter, status int, v any) {

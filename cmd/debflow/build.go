@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -109,9 +108,7 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o buildOptions, e env) error
 		}
 	}
 	if g.json {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(results)
+		return printJSON(e, results)
 	}
 	return nil
 }

@@ -20,6 +20,8 @@ func exitCode(err error) int {
 	switch {
 	case errors.As(err, &verify):
 		return exitVerify
+	case errors.Is(err, errBadValue):
+		return exitInput
 	case errors.Is(err, ci.ErrNotReported):
 		return exitNotReported
 	case errors.Is(err, ci.ErrStageMap), errors.Is(err, ci.ErrConfig):

@@ -126,6 +126,7 @@ type githubPromoteJSON struct {
 type githubProposeOptions struct {
 	file, base, branch string
 	githubRepo         string
+	createFile         bool
 }
 
 func newGitHubProposeCmd(g *globalOptions, e env) *cobra.Command {
@@ -140,7 +141,11 @@ carries the snapshot's provenance and the packages added, removed,
 upgraded and downgraded from the snapshot the file names on BASE. It
 prints the pull request's URL as the last line of stdout.
 
-If the file names SNAPSHOT on BASE already, nothing is proposed.
+If the file names SNAPSHOT on BASE already, nothing is proposed. If an
+open pull request from the proposal's branch into BASE exists already (the
+job ran before), nothing is written and its URL is printed. A --file that
+does not exist on BASE is refused (exit 3), unless --create-file says that
+a new stage file is meant.
 
 The token needs contents: write and pull-requests: write.`,
 		Args: cobra.ExactArgs(1),
@@ -156,7 +161,7 @@ The token needs contents: write and pull-requests: write.`,
 			if err != nil {
 				return err
 			}
-			rep, err := ci.Propose(cmd.Context(), gh, r, ci.ProposeRequest{Snapshot: args[0], File: o.file, Base: o.base, Branch: o.branch})
+			rep, err := ci.Propose(cmd.Context(), gh, r, ci.ProposeRequest{Snapshot: args[0], File: o.file, Base: o.base, Branch: o.branch, CreateFile: o.createFile})
 			if err != nil {
 				return err
 			}
@@ -167,6 +172,9 @@ The token needs contents: write and pull-requests: write.`,
 				fmt.Fprintf(e.stderr, "%s names %s on %s already: nothing to propose\n", o.file, args[0], o.base)
 				return nil
 			}
+			if rep.Existing {
+				fmt.Fprintf(e.stderr, "pull request #%d proposes %s for %s already\n", rep.Number, args[0], o.base)
+			}
 			fmt.Fprintln(e.stdout, rep.URL)
 			return nil
 		},
@@ -176,6 +184,7 @@ The token needs contents: write and pull-requests: write.`,
 	f.StringVar(&o.base, "base", "", "the stage's branch in the IaC repository (required)")
 	f.StringVar(&o.branch, "branch", "", "the new branch (default debflow/promote-SNAPSHOT-to-BASE)")
 	f.StringVar(&o.githubRepo, "github-repo", "", "the IaC repository, OWNER/NAME (default $GITHUB_REPOSITORY)")
+	f.BoolVar(&o.createFile, "create-file", false, "create --file on BASE if it does not exist there (a new stage)")
 	return cmd
 }
 

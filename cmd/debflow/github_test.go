@@ -291,18 +291,19 @@ func TestGitHubPropose(t *testing.T) {
 	wantGHRoutes(t, s.srv,
 		"GET /repos/acme/fleet-iac/git/ref/heads/canary",
 		"GET /repos/acme/fleet-iac/contents/stage.yaml",
+		"GET /repos/acme/fleet-iac/pulls",
 		"POST /repos/acme/fleet-iac/git/refs",
 		"PUT /repos/acme/fleet-iac/contents/stage.yaml",
 		"POST /repos/acme/fleet-iac/pulls")
 	reqs := s.srv.Requests()
-	if b := reqs[2].Body; b["ref"] != "refs/heads/debflow/promote-2026-01-02-to-canary" || b["sha"] != "c0ffee" {
+	if b := reqs[3].Body; b["ref"] != "refs/heads/debflow/promote-2026-01-02-to-canary" || b["sha"] != "c0ffee" {
 		t.Errorf("branch %v", b)
 	}
-	content, _ := base64.StdEncoding.DecodeString(fmt.Sprint(reqs[3].Body["content"]))
-	if string(content) != "snapshot: 2026-01-02 # canary\n" || reqs[3].Body["sha"] != "blob-c0ffee-stage.yaml" {
-		t.Errorf("put %v (%q)", reqs[3].Body, content)
+	content, _ := base64.StdEncoding.DecodeString(fmt.Sprint(reqs[4].Body["content"]))
+	if string(content) != "snapshot: 2026-01-02 # canary\n" || reqs[4].Body["sha"] != "blob-c0ffee-stage.yaml" {
+		t.Errorf("put %v (%q)", reqs[4].Body, content)
 	}
-	pr := reqs[4].Body
+	pr := reqs[5].Body
 	if pr["base"] != "canary" || pr["head"] != "debflow/promote-2026-01-02-to-canary" || pr["title"] != "Promote 2026-01-02 to canary" ||
 		!strings.Contains(fmt.Sprint(pr["body"]), "#### Changes from `2026-01-01` to `2026-01-02`") {
 		t.Errorf("pull %v", pr)
@@ -334,6 +335,61 @@ func TestGitHubProposeErrors(t *testing.T) {
 		if code, _, stderr := ghRun(t, s.vars, args...); code != tc.code || !strings.Contains(stderr, tc.msg) {
 			t.Errorf("%v: exit %d (want %d): %s", tc.args, code, tc.code, stderr)
 		}
+	}
+}
+
+// TestGitHubProposeTwice: a proposal that is open already is answered with
+// its URL (exit 0); a stage file missing on the base branch is refused
+// (exit 3) unless --create-file says a new one is meant.
+func TestGitHubProposeTwice(t *testing.T) {
+	s := newGHSetup(t)
+	s.srv.SetBranch("canary", "c0ffee", map[string]string{"stage.yaml": "snapshot: 2026-01-01\n"})
+	args := []string{"github", "propose", "2026-01-02", "--file", "stage.yaml", "--base", "canary", "--repo", s.fleet.Dir}
+	code, first, stderr := ghRun(t, s.vars, args...)
+	if code != 0 || first == "" {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	code, again, stderr := ghRun(t, s.vars, args...)
+	if code != 0 || again != first || !strings.Contains(stderr, "proposes 2026-01-02 for canary already") {
+		t.Errorf("again: exit %d, stdout %q (first %q), stderr %q", code, again, first, stderr)
+	}
+	code, out, _ := ghRun(t, s.vars, append(args, "--json")...)
+	var rep ci.ProposeReport
+	if code != 0 || json.Unmarshal([]byte(out), &rep) != nil || !rep.Existing || rep.URL+"\n" != first {
+		t.Errorf("--json: exit %d, %s", code, out)
+	}
+	if n := len(s.srv.Pulls()); n != 1 {
+		t.Errorf("%d pull requests", n)
+	}
+
+	s.srv.SetBranch("production", "beef", map[string]string{"stage.yaml": "snapshot: 2026-01-01\n"})
+	missing := []string{"github", "propose", "2026-01-01", "--file", "production.yaml", "--base", "production", "--repo", s.fleet.Dir}
+	before := len(s.srv.Requests())
+	if code, stdout, stderr := ghRun(t, s.vars, missing...); code != exitInput || stdout != "" || !strings.Contains(stderr, "production.yaml does not exist on production") {
+		t.Errorf("missing file: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	for _, r := range s.srv.Requests()[before:] {
+		if r.Method != "GET" {
+			t.Errorf("missing file: %s %s", r.Method, r.Path)
+		}
+	}
+	if code, stdout, stderr := ghRun(t, s.vars, append(missing, "--create-file")...); code != 0 || !strings.Contains(stdout, "/pull/") {
+		t.Errorf("--create-file: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}
+
+// TestGitHubPromoteUnmappedBranch: a merge into a branch that maps to no
+// stage is refused (exit 2) before any deployment is created.
+func TestGitHubPromoteUnmappedBranch(t *testing.T) {
+	s := newGHSetup(t)
+	s.event(t, true, "main", "snapshot: 2026-01-02\n")
+	code, stdout, stderr := s.promote(t)
+	if code != exitUsage || stdout != "" || !strings.Contains(stderr, "branch main maps to main, which is no stage of the repository (stages: canary, production); give --stage-map main=STAGE") {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	wantGHRoutes(t, s.srv)
+	if code, _, stderr := s.promote(t, "--stage-map", "main=canary"); code != 0 {
+		t.Errorf("mapped: exit %d: %s", code, stderr)
 	}
 }
 

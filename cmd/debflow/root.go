@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -93,7 +94,14 @@ run any command.`,
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
 	root.SetUsageTemplate(root.UsageTemplate() + "\n" + exitCodeHelp)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		// "snapshot creat --name x": the flag is unknown because the
+		// subcommand is; say so.
+		if c.HasSubCommands() && len(c.Flags().Args()) > 0 {
+			return unknownCommand(c, c.Flags().Args()[0])
+		}
+		return usageError{err}
+	})
 	g.addFlags(root, e)
 
 	root.AddCommand(
@@ -116,6 +124,18 @@ run any command.`,
 		newListCmd(&g, e),
 		newSuiteCmd(&g, e),
 	)
+	// Commands defined in other files that print no JSON. (A command
+	// file can also mark its own command with withoutJSON.)
+	for path, why := range map[string]string{
+		"key generate":  "it writes a key file",
+		"key export":    "it prints a key",
+		"snapshot drop": "it only says that it dropped the snapshot",
+	} {
+		if c, rest, err := root.Find(strings.Fields(path)); err == nil && len(rest) == 0 && c != root {
+			withoutJSON(c, why)
+		}
+	}
+	finishTree(root, &g)
 	return root
 }
 
