@@ -2,10 +2,7 @@ package build
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"io/fs"
 	"maps"
 	"os"
@@ -17,6 +14,8 @@ import (
 	"time"
 
 	"github.com/debflow/debflow/internal/compress"
+	"github.com/debflow/debflow/internal/ctxio"
+	"github.com/debflow/debflow/internal/debfile"
 	"github.com/debflow/debflow/internal/debian"
 	"github.com/debflow/debflow/signing"
 )
@@ -47,6 +46,7 @@ type Result struct {
 	Size         int64  `json:"size"`
 	SHA256       string `json:"sha256"`
 	Commit       string `json:"commit,omitempty"`
+	Dirty        bool   `json:"dirty,omitempty"` // built from a work tree with uncommitted changes
 	Signed       bool   `json:"signed"`
 }
 
@@ -74,9 +74,7 @@ func Build(ctx context.Context, spec *Spec, opts Options) (Result, error) {
 			os.Remove(tmp.Name())
 		}
 	}()
-	h := sha256.New()
-	counter := &countingWriter{}
-	err = WriteDebContext(ctx, io.MultiWriter(tmp, h, counter), plan.Package, DebOptions{
+	err = WriteDebContext(ctx, tmp, plan.Package, DebOptions{
 		Compression: plan.Compression,
 		ModTime:     plan.ModTime,
 		Signer:      opts.Signer,
@@ -87,6 +85,10 @@ func Build(ctx context.Context, spec *Spec, opts Options) (Result, error) {
 	}
 	if err == nil {
 		err = tmp.Close()
+	}
+	var info *debfile.Info
+	if err == nil {
+		info, err = checkBuilt(ctx, tmp.Name())
 	}
 	if err == nil {
 		err = os.Rename(tmp.Name(), final)
@@ -99,11 +101,32 @@ func Build(ctx context.Context, spec *Spec, opts Options) (Result, error) {
 		Package:      plan.Name,
 		Version:      plan.Version,
 		Architecture: plan.Arch,
-		Size:         counter.n,
-		SHA256:       hex.EncodeToString(h.Sum(nil)),
+		Size:         info.Size,
+		SHA256:       info.SHA256,
 		Commit:       plan.Commit,
+		Dirty:        plan.Dirty,
 		Signed:       opts.Signer != nil,
 	}, nil
+}
+
+// checkBuilt is the last guard before a package gets its name: it must pass
+// the same inspection that publish applies (internal/debfile), so that
+// build never makes a package that publish refuses. The spec checks catch
+// the known causes up front; this catches the rest.
+func checkBuilt(ctx context.Context, file string) (*debfile.Info, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	info, err := debfile.Inspect(ctxio.Reader(ctx, f), debfile.Limits{})
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, ctxErr
+		}
+		return nil, fmt.Errorf("the package fails the check that publish applies: %w", err)
+	}
+	return info, nil
 }
 
 // BuildPlan is a spec resolved against the file system, git and the
@@ -111,6 +134,7 @@ func Build(ctx context.Context, spec *Spec, opts Options) (Result, error) {
 type BuildPlan struct {
 	Name, Version, Arch string
 	Commit              string
+	Dirty               bool // the git work tree has uncommitted changes to tracked files
 	ModTime             time.Time
 	Compression         compress.Format
 	Package             *Package
@@ -162,7 +186,7 @@ func Plan(ctx context.Context, spec *Spec, opts Options) (*BuildPlan, error) {
 
 	git, gitErr := DescribeGit(ctx, spec.dir)
 	if gitErr == nil {
-		p.Commit = git.Commit
+		p.Commit, p.Dirty = git.Commit, git.Dirty
 	}
 	switch {
 	case opts.Version != "":
@@ -196,7 +220,7 @@ func Plan(ctx context.Context, spec *Spec, opts Options) (*BuildPlan, error) {
 		if s.file == "" {
 			continue
 		}
-		body, err := os.ReadFile(spec.resolve(expand(s.file, p.Arch, getenv)))
+		body, err := readRegular(spec.resolve(expand(s.file, p.Arch, getenv)))
 		if err != nil {
 			return nil, specErr(s.field, "%v", err)
 		}
@@ -326,6 +350,9 @@ func (s *Spec) entries(arch string, getenv func(string) string) ([]Entry, error)
 		}
 		field := fmt.Sprintf("contents[%d]", i)
 		dst := path.Clean(expand(c.Dst, arch, getenv))
+		if err := noControl(dst, ctlNone); err != nil {
+			return nil, specErr(field+".dst", "after expansion: %v", err)
+		}
 		base := Entry{Path: dst, Owner: "root", Group: "root"}
 		if c.FileInfo.Owner != "" {
 			base.Owner, base.UID = owner(c.FileInfo.Owner)
@@ -347,6 +374,9 @@ func (s *Spec) entries(arch string, getenv func(string) string) ([]Entry, error)
 		case TypeSymlink:
 			e := base
 			e.Kind, e.Mode, e.Target = KindSymlink, 0o777, expand(c.Src, arch, getenv)
+			if err := noControl(e.Target, ctlNone); err != nil {
+				return nil, specErr(field+".src", "after expansion: %v", err)
+			}
 			out = append(out, e)
 		default:
 			src := s.resolve(expand(c.Src, arch, getenv))
@@ -355,6 +385,9 @@ func (s *Spec) entries(arch string, getenv func(string) string) ([]Entry, error)
 				return nil, specErr(field+".src", "%v", err)
 			}
 			for _, f := range files {
+				if err := noControl(f.dst, ctlNone); err != nil {
+					return nil, specErr(field+".src", "%s: %v", f.src, err)
+				}
 				e := base
 				e.Path, e.Source, e.Kind = f.dst, f.src, KindFile
 				if f.dir {
@@ -487,7 +520,3 @@ func firstNonEmpty(vals ...string) string {
 	}
 	return ""
 }
-
-type countingWriter struct{ n int64 }
-
-func (c *countingWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
