@@ -26,7 +26,8 @@ func exitCode(err error) int {
 		return exitUsage
 	case errors.Is(err, ci.ErrEvent), errors.Is(err, ci.ErrStageFile):
 		return exitInput
-	case errors.Is(err, repo.ErrConflict), errors.Is(err, repo.ErrLockTimeout), errors.Is(err, snapshot.ErrOutOfOrder):
+	case errors.Is(err, repo.ErrConflict), errors.Is(err, repo.ErrLockTimeout), errors.Is(err, snapshot.ErrOutOfOrder),
+		errors.Is(err, signing.ErrKeyExists):
 		return exitConflict
 	case errors.Is(err, debfile.ErrInvalid), errors.Is(err, repo.ErrBadSuiteName), errors.Is(err, repo.ErrBadComponent),
 		errors.Is(err, repo.ErrNoSuite), errors.Is(err, snapshot.ErrBadName), errors.Is(err, snapshot.ErrBadPick),
@@ -39,7 +40,9 @@ func exitCode(err error) int {
 		return exitUsage
 	case errors.Is(err, signing.ErrNoKey),
 		errors.Is(err, signing.ErrNotSecretKey),
-		errors.Is(err, signing.ErrPassphrase):
+		errors.Is(err, signing.ErrPassphrase),
+		errors.Is(err, signing.ErrUnusableKey),
+		errors.Is(err, signing.ErrWeakKey):
 		return exitKey
 	case errors.Is(err, build.ErrSpec),
 		errors.Is(err, compress.ErrUnknownFormat):
