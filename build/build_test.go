@@ -56,6 +56,12 @@ func key(t *testing.T) *signing.Key {
 	return testKey
 }
 
+// inspect is the check that publish applies, as the command passes it.
+func inspect(r io.Reader) error {
+	_, err := debfile.Inspect(r, debfile.Limits{})
+	return err
+}
+
 func env(kv ...string) func(string) string {
 	m := map[string]string{}
 	for i := 0; i+1 < len(kv); i += 2 {
@@ -71,6 +77,7 @@ func buildExample(t *testing.T, out string, opts Options) Result {
 		t.Fatal(err)
 	}
 	opts.OutDir = out
+	opts.Check = inspect
 	if opts.Version == "" {
 		opts.Version = "1.0.0"
 	}
@@ -450,6 +457,7 @@ contents:
 					return err
 				}
 				c.opts.OutDir = out
+				c.opts.Check = inspect
 				if c.opts.Getenv == nil {
 					c.opts.Getenv = env()
 				}

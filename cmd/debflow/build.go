@@ -4,11 +4,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
 	"github.com/debflow/debflow/build"
 	"github.com/debflow/debflow/internal/compress"
+	"github.com/debflow/debflow/internal/debfile"
 	"github.com/debflow/debflow/signing"
 )
 
@@ -104,6 +106,13 @@ func buildSigner(g *globalOptions, o buildOptions, e env) (signing.Signer, error
 	return nil, err
 }
 
+// inspectBuilt is the inspection publish applies to every package; build
+// runs it on what it made before the file gets its name.
+func inspectBuilt(r io.Reader) error {
+	_, err := debfile.Inspect(r, debfile.Limits{})
+	return err
+}
+
 func runBuild(cmd *cobra.Command, g *globalOptions, o buildOptions, e env) error {
 	signer, err := buildSigner(g, o, e)
 	if err != nil {
@@ -132,6 +141,7 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o buildOptions, e env) error
 			Compression: comp,
 			Signer:      signer,
 			Getenv:      e.getenv,
+			Check:       inspectBuilt,
 		})
 		if err != nil {
 			return err

@@ -249,3 +249,32 @@ func TestBuildStopsOnSIGTERM(t *testing.T) {
 	}
 	emptyDir(t, out)
 }
+
+// TestBuildRefusesWhatPublishRefuses: the command checks the spec up front
+// and the finished package with publish's inspection; both are exit 3 and
+// leave --out empty.
+func TestBuildRefusesWhatPublishRefuses(t *testing.T) {
+	spec := exampleSpec(t)
+	orig, _ := os.ReadFile(spec)
+	for name, c := range map[string]struct{ add, want string }{
+		"newline in dst":      {"contents:\n  - src: files/README\n    dst: \"/usr/share/x\\ny\"\n", "contents[0].dst"},
+		"Filename field":      {"deb:\n  fields:\n    Filename: pool/evil.deb\n", "deb.fields.Filename"},
+		"unparsable Enhances": {"deb:\n  fields:\n    Enhances: \"Not A Package!\"\n", "fails the check that publish applies"},
+	} {
+		data := bytes.Replace(orig, []byte("rpm:\n  group: Unspecified\n"), nil, 1)
+		if strings.HasPrefix(c.add, "contents:") {
+			data = bytes.Replace(data, []byte("contents:\n"), []byte(c.add), 1)
+		} else {
+			data = append(data, c.add...)
+		}
+		if err := os.WriteFile(spec, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(t.TempDir(), "out")
+		code, _, stderr := runWith(t, map[string]string{"SOURCE_DATE_EPOCH": "1700000000"}, "build", "--spec", spec, "--out", out, "--version", "1.0")
+		if code != exitInput || !strings.Contains(stderr, c.want) {
+			t.Errorf("%s: exit %d, want %d naming %q: %s", name, code, exitInput, c.want, stderr)
+		}
+		emptyDir(t, out)
+	}
+}
