@@ -5,8 +5,9 @@ VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
 .PHONY: build test demo bench fuzz vet clean
 
+# Static (CGO_ENABLED=0): CI runners and devices differ in glibc.
 build:
-	$(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/debflow
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/debflow
 
 # staticcheck is installed by .ci/run (go install honnef.co/go/tools/cmd/staticcheck@v0.8.2).
 STATICCHECK ?= $(shell command -v staticcheck || echo $$($(GO) env GOPATH)/bin/staticcheck)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/debflow/debflow/internal/compress"
+	"github.com/debflow/debflow/internal/ctxio"
 	"github.com/debflow/debflow/internal/debian"
 	"github.com/debflow/debflow/signing"
 )
@@ -36,6 +37,13 @@ type Options struct {
 	Compression compress.Format // "" means the spec's deb.compression, else xz
 	Signer      signing.Signer  // nil builds an unsigned package
 	Getenv      func(string) string
+	// Check, when set, reads the finished package before it gets its
+	// name; an error fails the build and leaves nothing behind. The
+	// command passes the inspection that publish applies
+	// (internal/debfile.Inspect), so that build never makes a package
+	// that publish refuses. (It is a hook because debfile's tests build
+	// packages with this package.)
+	Check func(io.Reader) error
 }
 
 // Result describes a written package.
@@ -47,6 +55,7 @@ type Result struct {
 	Size         int64  `json:"size"`
 	SHA256       string `json:"sha256"`
 	Commit       string `json:"commit,omitempty"`
+	Dirty        bool   `json:"dirty,omitempty"` // built from a work tree with uncommitted changes
 	Signed       bool   `json:"signed"`
 }
 
@@ -88,6 +97,9 @@ func Build(ctx context.Context, spec *Spec, opts Options) (Result, error) {
 	if err == nil {
 		err = tmp.Close()
 	}
+	if err == nil && opts.Check != nil {
+		err = checkBuilt(ctx, tmp.Name(), opts.Check)
+	}
 	if err == nil {
 		err = os.Rename(tmp.Name(), final)
 	}
@@ -102,8 +114,26 @@ func Build(ctx context.Context, spec *Spec, opts Options) (Result, error) {
 		Size:         counter.n,
 		SHA256:       hex.EncodeToString(h.Sum(nil)),
 		Commit:       plan.Commit,
+		Dirty:        plan.Dirty,
 		Signed:       opts.Signer != nil,
 	}, nil
+}
+
+// checkBuilt is the last guard before a package gets its name: check
+// reads the finished file, and its error fails the build.
+func checkBuilt(ctx context.Context, file string, check func(io.Reader) error) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := check(ctxio.Reader(ctx, f)); err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return ctxErr
+		}
+		return fmt.Errorf("the package fails the check that publish applies: %w", err)
+	}
+	return nil
 }
 
 // BuildPlan is a spec resolved against the file system, git and the
@@ -111,6 +141,7 @@ func Build(ctx context.Context, spec *Spec, opts Options) (Result, error) {
 type BuildPlan struct {
 	Name, Version, Arch string
 	Commit              string
+	Dirty               bool // the git work tree has uncommitted changes to tracked files
 	ModTime             time.Time
 	Compression         compress.Format
 	Package             *Package
@@ -162,7 +193,7 @@ func Plan(ctx context.Context, spec *Spec, opts Options) (*BuildPlan, error) {
 
 	git, gitErr := DescribeGit(ctx, spec.dir)
 	if gitErr == nil {
-		p.Commit = git.Commit
+		p.Commit, p.Dirty = git.Commit, git.Dirty
 	}
 	switch {
 	case opts.Version != "":
@@ -196,7 +227,7 @@ func Plan(ctx context.Context, spec *Spec, opts Options) (*BuildPlan, error) {
 		if s.file == "" {
 			continue
 		}
-		body, err := os.ReadFile(spec.resolve(expand(s.file, p.Arch, getenv)))
+		body, err := readRegular(spec.resolve(expand(s.file, p.Arch, getenv)))
 		if err != nil {
 			return nil, specErr(s.field, "%v", err)
 		}
@@ -326,6 +357,9 @@ func (s *Spec) entries(arch string, getenv func(string) string) ([]Entry, error)
 		}
 		field := fmt.Sprintf("contents[%d]", i)
 		dst := path.Clean(expand(c.Dst, arch, getenv))
+		if err := noControl(dst, ctlNone); err != nil {
+			return nil, specErr(field+".dst", "after expansion: %v", err)
+		}
 		base := Entry{Path: dst, Owner: "root", Group: "root"}
 		if c.FileInfo.Owner != "" {
 			base.Owner, base.UID = owner(c.FileInfo.Owner)
@@ -347,6 +381,9 @@ func (s *Spec) entries(arch string, getenv func(string) string) ([]Entry, error)
 		case TypeSymlink:
 			e := base
 			e.Kind, e.Mode, e.Target = KindSymlink, 0o777, expand(c.Src, arch, getenv)
+			if err := noControl(e.Target, ctlNone); err != nil {
+				return nil, specErr(field+".src", "after expansion: %v", err)
+			}
 			out = append(out, e)
 		default:
 			src := s.resolve(expand(c.Src, arch, getenv))
@@ -355,6 +392,9 @@ func (s *Spec) entries(arch string, getenv func(string) string) ([]Entry, error)
 				return nil, specErr(field+".src", "%v", err)
 			}
 			for _, f := range files {
+				if err := noControl(f.dst, ctlNone); err != nil {
+					return nil, specErr(field+".src", "%s: %v", f.src, err)
+				}
 				e := base
 				e.Path, e.Source, e.Kind = f.dst, f.src, KindFile
 				if f.dir {

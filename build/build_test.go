@@ -16,6 +16,7 @@ import (
 
 	"github.com/debflow/debflow/internal/ar"
 	"github.com/debflow/debflow/internal/compress"
+	"github.com/debflow/debflow/internal/debfile"
 	"github.com/debflow/debflow/signing"
 )
 
@@ -55,6 +56,12 @@ func key(t *testing.T) *signing.Key {
 	return testKey
 }
 
+// inspect is the check that publish applies, as the command passes it.
+func inspect(r io.Reader) error {
+	_, err := debfile.Inspect(r, debfile.Limits{})
+	return err
+}
+
 func env(kv ...string) func(string) string {
 	m := map[string]string{}
 	for i := 0; i+1 < len(kv); i += 2 {
@@ -70,6 +77,7 @@ func buildExample(t *testing.T, out string, opts Options) Result {
 		t.Fatal(err)
 	}
 	opts.OutDir = out
+	opts.Check = inspect
 	if opts.Version == "" {
 		opts.Version = "1.0.0"
 	}
@@ -414,10 +422,32 @@ contents:
 		{name: "bad arch", spec: base, opts: Options{Arch: "x86 64"}, wantErr: `--arch: invalid architecture "x86 64"`, wantIs: ErrSpec},
 		{name: "unknown compression", spec: base, opts: Options{Compression: "lz4"}, wantErr: "compression", wantIs: compress.ErrUnknownFormat},
 		{name: "missing script", spec: base + "scripts:\n  postinstall: nope.sh\n", wantErr: "scripts.postinstall", wantIs: ErrSpec},
+		// Nothing may block the build: a FIFO would wait for a writer forever.
+		{name: "FIFO script", spec: base + "scripts:\n  preinstall: fifo\n", wantErr: "scripts.preinstall: " + "DIR/fifo: not a regular file (a FIFO)", wantIs: ErrSpec},
+		{name: "FIFO source", spec: strings.Replace(base, "files/hello-fleet", "fifo", 1), wantErr: "contents[0].src: DIR/fifo: not a regular file", wantIs: ErrSpec},
+		// What publish would refuse is refused here, before anything is written.
+		{name: "newline in dst", spec: strings.Replace(base, "dst: /usr/bin/hello", `dst: "/usr/bin/he\nllo"`, 1), wantErr: `contents[0].dst: "/usr/bin/he\nllo" contains control character 0xa`, wantIs: ErrSpec},
+		{name: "tab in dst", spec: strings.Replace(base, "dst: /usr/bin/hello", `dst: "/usr/bin/he\tllo"`, 1), wantErr: "contents[0].dst:", wantIs: ErrSpec},
+		{name: "newline in symlink target", spec: base + "  - src: \"/usr/bin/x\\ny\"\n    dst: /usr/bin/link\n    type: symlink\n", wantErr: "contents[1].src:", wantIs: ErrSpec},
+		{name: "newline in owner", spec: base + "    file_info:\n      owner: \"root\\nx\"\n", wantErr: "contents[0].file_info.owner", wantIs: ErrSpec},
+		{name: "newline in maintainer", spec: strings.Replace(base, "maintainer: T <t@example.com>", `maintainer: "T <t@example.com>\nFilename: x"`, 1), wantErr: "maintainer:", wantIs: ErrSpec},
+		{name: "newline in --arch-expanded dst", spec: strings.Replace(base, "dst: /usr/bin/hello", "dst: /usr/bin/${EVIL}", 1), opts: Options{Getenv: env("EVIL", "a\nb")}, wantErr: "contents[0].dst: after expansion", wantIs: ErrSpec},
+		{name: "Filename field", spec: base + "deb:\n  fields:\n    Filename: pool/x.deb\n", wantErr: "deb.fields.Filename: may only be set by the repository", wantIs: ErrSpec},
+		{name: "SHA256 field", spec: base + "deb:\n  fields:\n    sha256: abc\n", wantErr: "deb.fields.sha256: may only be set by the repository", wantIs: ErrSpec},
+		{name: "Description-md5 field", spec: base + "deb:\n  fields:\n    Description-md5: abc\n", wantErr: "deb.fields.Description-md5", wantIs: ErrSpec},
+		{name: "Size field", spec: base + "deb:\n  fields:\n    Size: 1\n", wantErr: "deb.fields.Size", wantIs: ErrSpec},
+		{name: "Installed-Size field", spec: base + "deb:\n  fields:\n    Installed-Size: 1\n", wantErr: "deb.fields.Installed-Size", wantIs: ErrSpec},
+		{name: "control character in a field", spec: base + "deb:\n  fields:\n    X-Note: \"a\\x1bb\"\n", wantErr: "deb.fields.X-Note", wantIs: ErrSpec},
+		// The last guard: a field debflow does not parse, but publish does.
+		{name: "bad Enhances", spec: base + "deb:\n  fields:\n    Enhances: \"Not A Package!\"\n", wantErr: "fails the check that publish applies", wantIs: debfile.ErrInvalid},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			dir := copyTree(t, filepath.Dir(exampleSpec))
+			if err := syscall.Mkfifo(filepath.Join(dir, "fifo"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			c.wantErr = strings.ReplaceAll(c.wantErr, "DIR", dir)
 			file := filepath.Join(dir, "bad.yaml")
 			os.WriteFile(file, []byte(c.spec), 0o644)
 			out := filepath.Join(t.TempDir(), "out")
@@ -427,7 +457,10 @@ contents:
 					return err
 				}
 				c.opts.OutDir = out
-				c.opts.Getenv = env()
+				c.opts.Check = inspect
+				if c.opts.Getenv == nil {
+					c.opts.Getenv = env()
+				}
 				_, err = Build(context.Background(), spec, c.opts)
 				return err
 			}()

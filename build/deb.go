@@ -132,7 +132,7 @@ func WriteDebContext(ctx context.Context, w io.Writer, pkg *Package, opts DebOpt
 			}
 			signed = append(signed, r)
 		}
-		if err := opts.Signer.DetachSign(&sig, io.MultiReader(signed...), false, time.Now()); err != nil {
+		if err := opts.Signer.DetachSign(&sig, io.MultiReader(signed...), false, SignatureTime(opts.Signer, opts.ModTime)); err != nil {
 			return fmt.Errorf("signing the package: %w", err)
 		}
 	}
@@ -159,6 +159,23 @@ func WriteDebContext(ctx context.Context, w io.Writer, pkg *Package, opts DebOpt
 		}
 	}
 	return aw.Close()
+}
+
+// SignatureTime is the creation time of a package's origin signature:
+// modTime (SOURCE_DATE_EPOCH, or the commit's time), so that building the
+// same commit again with the same key gives the same bytes (Ed25519 and
+// RSA PKCS#1 v1.5 signatures are deterministic for the same data and
+// time), but never before the key was created, since gpgv refuses a
+// signature older than its key. Signers that do not tell their creation
+// time (interface{ NotBefore() time.Time }) sign at modTime.
+func SignatureTime(s signing.Signer, modTime time.Time) time.Time {
+	t := modTime.UTC().Truncate(time.Second)
+	if k, ok := s.(interface{ NotBefore() time.Time }); ok {
+		if nb := k.NotBefore(); nb.After(t) {
+			t = nb.UTC()
+		}
+	}
+	return t
 }
 
 // tarEntry is an Entry with its tar name ("./usr/bin/x", "./usr/" for
@@ -253,18 +270,11 @@ func writeDataTar(ctx context.Context, w io.Writer, entries []tarEntry, opts Deb
 // size is taken from the open file, and a file that changes size while it
 // is copied is an error rather than a corrupt archive.
 func copyFile(ctx context.Context, tw *tar.Writer, hdr *tar.Header, src string) (string, int64, error) {
-	f, err := os.Open(src)
+	f, fi, err := openRegular(src)
 	if err != nil {
 		return "", 0, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return "", 0, err
-	}
-	if !fi.Mode().IsRegular() {
-		return "", 0, fmt.Errorf("not a regular file")
-	}
 	hdr.Size = fi.Size()
 	if err := tw.WriteHeader(hdr); err != nil {
 		return "", 0, err

@@ -25,7 +25,16 @@ type GitInfo struct {
 	Tag     string    // the release tag the version is based on, "" if none
 	Count   int       // first-parent commits since Tag (or since the root, inclusive, when there is no tag)
 	Time    time.Time // committer time of the commit, in UTC (used as the default SOURCE_DATE_EPOCH)
+	Dirty   bool      // the work tree has uncommitted changes to tracked files; Version ends in DirtySuffix
 }
+
+// DirtySuffix ends the version of a build from a work tree with
+// uncommitted changes to tracked files, so that such a package never
+// passes for the commit's own build. It sorts above the clean build of the
+// same commit and below the next commit's ("1.2.0+git5.H" <
+// "1.2.0+git5.H+dirty" < "1.2.0+git6.H'"; "1.2.0" < "1.2.0+dirty" <
+// "1.2.0+git1.H'").
+const DirtySuffix = "+dirty"
 
 // ErrNotGitRepository is returned, wrapped with the directory, when the
 // directory given to DescribeGit is not inside a git work tree.
@@ -81,6 +90,11 @@ var gitCommitID = regexp.MustCompile(`^(?:[0-9a-f]{40}|[0-9a-f]{64})$`)
 // 1.3.0, 2.0.0~rc1), and, since N grows by one with every first-parent
 // commit, strictly above every earlier commit of the branch even when
 // commit times tie. A pre-release "2.0.0~rc1+gitN.H" stays below 2.0.0.
+//
+// When tracked files have uncommitted changes (git status, untracked files
+// left out), Dirty is set and the version ends in DirtySuffix ("+dirty"):
+// such a build never takes the clean commit's version, and sorts just above
+// it.
 //
 // Without any release tag, N counts the first-parent commits from the root
 // to HEAD inclusive, and the version "0~gitN.H" sorts below every release
@@ -181,6 +195,16 @@ func DescribeGit(ctx context.Context, dir string) (GitInfo, error) {
 		if n > 0 {
 			info.Version = fmt.Sprintf("%s+git%d.%s", tag.version, n, info.Short)
 		}
+	}
+	// Tracked files only: build outputs and other untracked files in the
+	// work tree (dist/, a local key) do not make the commit's sources differ.
+	status, err := gitOutput(ctx, dir, "--no-optional-locks", "status", "--porcelain", "--untracked-files=no")
+	if err != nil {
+		return fail(err)
+	}
+	if status != "" {
+		info.Dirty = true
+		info.Version += DirtySuffix
 	}
 	if !gitDebianUpstream.MatchString(info.Version) {
 		return fail(fmt.Errorf("derived version %q is not a valid Debian upstream version", info.Version))

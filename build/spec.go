@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -125,7 +127,7 @@ const (
 // directory, which is the same place when nfpm.yaml sits at the project's
 // root, as it usually does).
 func LoadSpec(file string) (*Spec, error) {
-	data, err := os.ReadFile(file)
+	data, err := readRegular(file)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrSpec, err)
 	}
@@ -175,9 +177,32 @@ func (s *Spec) check() error {
 			return specErr("deb.compression", "%v", err)
 		}
 	}
-	for name := range s.Deb.Fields {
+	for _, f := range []struct{ field, value string }{
+		{"name", s.Name}, {"arch", s.Arch}, {"version", s.Version}, {"epoch", s.Epoch},
+		{"release", s.Release}, {"prerelease", s.Prerelease}, {"maintainer", s.Maintainer},
+		{"section", s.Section}, {"priority", s.Priority}, {"homepage", s.Homepage},
+		{"license", s.License}, {"vendor", s.Vendor},
+	} {
+		if err := noControl(f.value, ctlLine); err != nil {
+			return specErr(f.field, "%v", err)
+		}
+	}
+	if err := noControl(s.Description, ctlMultiline); err != nil {
+		return specErr("description", "%v", err)
+	}
+	for _, name := range slices.Sorted(maps.Keys(s.Deb.Fields)) {
+		field := "deb.fields." + name
 		if err := debian.ValidFieldName(name); err != nil {
 			return specErr("deb.fields", "%v", err)
+		}
+		if reservedField(name) {
+			return specErr(field, "may only be set by the repository (publish would refuse the package)")
+		}
+		if err := noControl(s.Deb.Fields[name], ctlMultiline); err != nil {
+			return specErr(field, "%v", err)
+		}
+		if err := debian.ValidFieldValue(name, s.Deb.Fields[name]); err != nil {
+			return specErr(field, "%v", err)
 		}
 	}
 	seen := map[string]int{}
@@ -199,6 +224,20 @@ func (s *Spec) check() error {
 		default:
 			return specErr(field+".type", "unknown type %q (want config, config|noreplace, symlink, dir, tree or none)", c.Type)
 		}
+		if err := noControl(c.Dst, ctlNone); err != nil {
+			return specErr(field+".dst", "%v", err)
+		}
+		if c.Type == TypeSymlink {
+			if err := noControl(c.Src, ctlNone); err != nil {
+				return specErr(field+".src", "%v", err)
+			}
+		}
+		if err := noControl(c.FileInfo.Owner, ctlNone); err != nil {
+			return specErr(field+".file_info.owner", "%v", err)
+		}
+		if err := noControl(c.FileInfo.Group, ctlNone); err != nil {
+			return specErr(field+".file_info.group", "%v", err)
+		}
 		if !path.IsAbs(c.Dst) {
 			return specErr(field+".dst", "%q is not an absolute path", c.Dst)
 		}
@@ -212,6 +251,42 @@ func (s *Spec) check() error {
 		seen[dst] = i
 		if m := c.FileInfo.Mode; m != nil && *m&^uint32(fs.ModePerm|0o7000) != 0 {
 			return specErr(field+".file_info.mode", "%#o is not a file mode (write it in octal, like 0755)", *m)
+		}
+	}
+	return nil
+}
+
+// reservedFields may not be set by a package: the repository writes the
+// first ones into the Packages index (a package that names its own file or
+// hash could point the index elsewhere), and dpkg keeps the others in its
+// status database. internal/debfile refuses packages that carry them, so
+// publish would refuse the build; the list is the same as debfile's.
+var reservedFields = []string{
+	"Filename", "MSDOS-Filename", "Size",
+	"MD5sum", "SHA1", "SHA256", "SHA512", "Description-md5",
+	"Phased-Update-Percentage",
+	"Status", "Config-Version", "Triggers-Pending", "Triggers-Awaited", "Conffiles",
+	"Installed-Size",
+}
+
+func reservedField(name string) bool {
+	return slices.ContainsFunc(reservedFields, func(r string) bool { return strings.EqualFold(r, name) })
+}
+
+// Control characters that noControl lets through.
+const (
+	ctlNone      = ""     // paths and names: dpkg keeps file lists one name a line
+	ctlLine      = "\t"   // a one-line field value
+	ctlMultiline = "\t\n" // a description or a multi-line field value
+)
+
+// noControl refuses control characters other than those in allowed: they
+// would change the structure of a control file or of dpkg's file lists.
+func noControl(s, allowed string) error {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < ' ' || c == 0x7f) && strings.IndexByte(allowed, c) < 0 {
+			return fmt.Errorf("%q contains control character %#x", s, c)
 		}
 	}
 	return nil

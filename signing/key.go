@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/mail"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
@@ -49,7 +51,32 @@ var (
 	ErrNotSecretKey = errors.New("signing: the key has no secret part (a public key was given where a secret key is needed)")
 	ErrPassphrase   = errors.New("signing: wrong or missing passphrase (DEBFLOW_KEY_PASSPHRASE)")
 	ErrBadSignature = errors.New("signing: bad signature")
+	// ErrUnusableKey is wrapped by every error of LoadKey about the key
+	// itself: an unreadable key file, a DEBFLOW_KEY that is set but empty or
+	// holds no key, a key that cannot sign.
+	ErrUnusableKey = errors.New("signing: unusable key")
+	// ErrWeakKey is wrapped when a key is too weak to sign: RSA under
+	// MinRSABits bits, which modern GnuPG and apt no longer accept.
+	ErrWeakKey = errors.New("signing: key too weak")
+	// ErrKeyExists is returned, wrapped with the file name, when
+	// WriteSecretFile would overwrite a file.
+	ErrKeyExists = errors.New("signing: key file exists already")
 )
+
+// MinRSABits is the smallest RSA key accepted, as in GnuPG 2.4's defaults
+// and apt's warning threshold.
+const MinRSABits = 2048
+
+// KeyError is an error about the key taken from Source (a file name, or
+// DEBFLOW_KEY). It is ErrUnusableKey for errors.Is, besides what it wraps.
+type KeyError struct {
+	Source string
+	Err    error
+}
+
+func (e *KeyError) Error() string        { return e.Source + ": " + e.Err.Error() }
+func (e *KeyError) Unwrap() error        { return e.Err }
+func (e *KeyError) Is(target error) bool { return target == ErrUnusableKey }
 
 // Environment variables read by LoadKey.
 const (
@@ -92,7 +119,29 @@ func Generate(uid string, algo Algorithm, now time.Time) (*Key, error) {
 	// RSA key, which costs a second or so to make). A repository key only
 	// signs: drop it rather than publish a key nobody should encrypt to.
 	e.Subkeys = nil
+	if err := checkStrength(e.PrimaryKey); err != nil {
+		return nil, err
+	}
 	return &Key{entity: e}, nil
+}
+
+// checkStrength refuses keys too weak to sign: RSA under MinRSABits bits.
+func checkStrength(pk *packet.PublicKey) error {
+	if !pk.PubKeyAlgo.CanSign() {
+		return nil
+	}
+	switch pk.PubKeyAlgo {
+	case packet.PubKeyAlgoRSA, packet.PubKeyAlgoRSASignOnly:
+		bits, err := pk.BitLength()
+		if err != nil {
+			return fmt.Errorf("%w: key %s: %w", ErrWeakKey, fingerprint(pk), err)
+		}
+		if int(bits) < MinRSABits {
+			return fmt.Errorf("%w: key %s is RSA with %d bits; at least %d are needed (gpg and apt refuse weaker keys)",
+				ErrWeakKey, fingerprint(pk), bits, MinRSABits)
+		}
+	}
+	return nil
 }
 
 // parseUserID splits "Name (comment) <email>" and checks each part.
@@ -142,6 +191,12 @@ func ParseKey(data, passphrase []byte) (*Key, error) {
 	if sk.PrivateKey == nil || sk.PrivateKey.Dummy() {
 		return nil, fmt.Errorf("%w: key %s", ErrNotSecretKey, fpr)
 	}
+	if err := checkStrength(e.PrimaryKey); err != nil {
+		return nil, err
+	}
+	if err := checkStrength(sk.PublicKey); err != nil {
+		return nil, err
+	}
 	if sk.PrivateKey.Encrypted {
 		if len(passphrase) == 0 {
 			return nil, fmt.Errorf("%w: key %s is protected and no passphrase was given", ErrPassphrase, fpr)
@@ -155,33 +210,97 @@ func ParseKey(data, passphrase []byte) (*Key, error) {
 
 // LoadKey loads the secret key from file or, if file is empty, from the
 // environment variable DEBFLOW_KEY, which holds the armored key itself. A
-// protected key is decrypted with DEBFLOW_KEY_PASSPHRASE. Without either
-// source it returns ErrNoKey.
-func LoadKey(file string, getenv func(string) string) (*Key, error) {
-	passphrase := []byte(getenv(EnvPassphrase))
+// protected key is decrypted with DEBFLOW_KEY_PASSPHRASE. lookupEnv reads
+// the environment, as os.LookupEnv does.
+//
+// Without either source it returns ErrNoKey. Every other failure is a
+// *KeyError (errors.Is ErrUnusableKey), among them a DEBFLOW_KEY that is
+// set but empty: a CI secret that is missing must fail loudly rather than
+// pass for "no key".
+func LoadKey(file string, lookupEnv func(string) (string, bool)) (*Key, error) {
+	passphrase, _ := lookupEnv(EnvPassphrase)
 	if file != "" {
-		data, err := os.ReadFile(file)
+		data, err := readKeyFile(file)
 		if err != nil {
-			return nil, fmt.Errorf("signing: reading key: %w", err)
+			return nil, &KeyError{Source: "key file " + file, Err: err}
 		}
-		k, err := ParseKey(data, passphrase)
+		k, err := ParseKey(data, []byte(passphrase))
 		if err != nil {
-			return nil, fmt.Errorf("key file %s: %w", file, err)
+			return nil, &KeyError{Source: "key file " + file, Err: err}
 		}
 		return k, nil
 	}
-	env := getenv(EnvKey)
-	if env == "" {
+	env, set := lookupEnv(EnvKey)
+	if !set {
 		return nil, ErrNoKey
 	}
-	if !strings.Contains(env, "-----BEGIN PGP") {
-		return nil, fmt.Errorf("signing: %s must hold the armored key itself (to read a file, use --key FILE)", EnvKey)
+	if strings.TrimSpace(env) == "" {
+		return nil, &KeyError{Source: EnvKey, Err: errors.New("set but empty (is the CI secret missing?); unset it to run without a key")}
 	}
-	k, err := ParseKey([]byte(env), passphrase)
+	if !strings.Contains(env, "-----BEGIN PGP") {
+		return nil, &KeyError{Source: EnvKey, Err: errors.New("must hold the armored key itself (to read a file, use --key FILE)")}
+	}
+	k, err := ParseKey([]byte(env), []byte(passphrase))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", EnvKey, err)
+		return nil, &KeyError{Source: EnvKey, Err: err}
 	}
 	return k, nil
+}
+
+// maxKeyFile bounds what readKeyFile reads: keys are a few kilobytes.
+const maxKeyFile = 1 << 20
+
+// readKeyFile reads a key file. It opens without blocking, so that a FIFO
+// without a writer cannot hang the command, and refuses what is not a
+// regular file.
+func readKeyFile(file string) ([]byte, error) {
+	f, err := os.OpenFile(file, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("not a regular file (%s)", fi.Mode().Type())
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxKeyFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxKeyFile {
+		return nil, fmt.Errorf("larger than %d bytes: not a key", maxKeyFile)
+	}
+	return data, nil
+}
+
+// WriteSecretFile writes the armored secret key to a new file of mode
+// 0600. It never overwrites: an existing file gives an error wrapping
+// ErrKeyExists. On failure no file is left behind.
+func (k *Key) WriteSecretFile(name string) error {
+	var buf bytes.Buffer
+	if err := k.WriteSecret(&buf); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("%w: %s (refusing to overwrite a key)", ErrKeyExists, name)
+		}
+		return fmt.Errorf("signing: writing key: %w", err)
+	}
+	if _, err := f.Write(buf.Bytes()); err != nil {
+		f.Close()
+		os.Remove(name)
+		return fmt.Errorf("signing: writing key %s: %w", name, err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(name)
+		return fmt.Errorf("signing: writing key %s: %w", name, err)
+	}
+	return nil
 }
 
 // WriteSecret writes the armored secret key, unprotected: keep it secret.
@@ -235,6 +354,17 @@ func (k *Key) UserID() string {
 		return id.Name
 	}
 	return ""
+}
+
+// NotBefore is the earliest time at which k makes signatures that gpgv
+// accepts: the creation time of the primary key or of the subkey that
+// signs, whichever is later. A signature dated before is refused.
+func (k *Key) NotBefore() time.Time {
+	t := k.entity.PrimaryKey.CreationTime
+	if sk, ok := k.entity.SigningKey(time.Now()); ok && sk.PublicKey.CreationTime.After(t) {
+		t = sk.PublicKey.CreationTime
+	}
+	return t.Truncate(time.Second)
 }
 
 // Keyring returns the public part of k, to verify its signatures.

@@ -9,8 +9,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 
+	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 )
@@ -262,8 +264,12 @@ func TestLoadKey(t *testing.T) {
 	protectedFile := filepath.Join(dir, "protected.asc")
 	protected := protect(t, k, "s3cret")
 	writeFile(t, protectedFile, protected)
-	env := func(vars map[string]string) func(string) string {
-		return func(name string) string { return vars[name] }
+	env := func(vars map[string]string) func(string) (string, bool) {
+		return func(name string) (string, bool) { v, ok := vars[name]; return v, ok }
+	}
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
 	}
 
 	for name, tc := range map[string]struct {
@@ -278,10 +284,14 @@ func TestLoadKey(t *testing.T) {
 		"protected file":        {file: protectedFile, env: map[string]string{EnvPassphrase: "s3cret"}},
 		"protected env":         {env: map[string]string{EnvKey: string(protected), EnvPassphrase: "s3cret"}},
 		"no key":                {wantErr: ErrNoKey},
-		"missing file":          {file: filepath.Join(dir, "nope.asc"), wantMsg: "nope.asc"},
+		"missing file":          {file: filepath.Join(dir, "nope.asc"), wantErr: ErrUnusableKey, wantMsg: "nope.asc"},
+		"fifo file":             {file: fifo, wantErr: ErrUnusableKey, wantMsg: "not a regular file"},
+		"empty env":             {env: map[string]string{EnvKey: ""}, wantErr: ErrUnusableKey, wantMsg: "set but empty"},
+		"blank env":             {env: map[string]string{EnvKey: " \n"}, wantErr: ErrUnusableKey, wantMsg: "set but empty"},
+		"junk env":              {env: map[string]string{EnvKey: "-----BEGIN PGP junk"}, wantErr: ErrUnusableKey, wantMsg: EnvKey},
 		"wrong passphrase file": {file: protectedFile, env: map[string]string{EnvPassphrase: "wrong"}, wantErr: ErrPassphrase, wantMsg: protectedFile},
 		"no passphrase env":     {env: map[string]string{EnvKey: string(protected)}, wantErr: ErrPassphrase, wantMsg: EnvKey},
-		"env holds a path":      {env: map[string]string{EnvKey: plain}, wantMsg: "--key FILE"},
+		"env holds a path":      {env: map[string]string{EnvKey: plain}, wantErr: ErrUnusableKey, wantMsg: "--key FILE"},
 	} {
 		got, err := LoadKey(tc.file, env(tc.env))
 		switch {
@@ -301,11 +311,69 @@ func TestLoadKey(t *testing.T) {
 	}
 }
 
-// TestLoadKeyFromOSEnv makes sure os.Getenv fits LoadKey.
+// TestLoadKeyFromOSEnv makes sure os.LookupEnv fits LoadKey.
 func TestLoadKeyFromOSEnv(t *testing.T) {
 	t.Setenv(EnvKey, string(secretKey(t, testKey(t, Ed25519))))
 	t.Setenv(EnvPassphrase, "")
-	if _, err := LoadKey("", os.Getenv); err != nil {
+	if _, err := LoadKey("", os.LookupEnv); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestWeakRSAKeyRefused makes a 1024-bit RSA key, which go-crypto accepts,
+// and checks that neither Generate's check nor LoadKey lets it sign.
+func TestWeakRSAKeyRefused(t *testing.T) {
+	config := signConfig(keyTime)
+	config.Algorithm = packet.PubKeyAlgoRSA
+	config.RSABits = 1024
+	e, err := openpgp.NewEntity("Weak", "", "weak@example.org", config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	weak := secretKey(t, &Key{entity: e})
+	if _, err := ParseKey(weak, nil); !errors.Is(err, ErrWeakKey) || !strings.Contains(err.Error(), "1024 bits") {
+		t.Errorf("ParseKey of a 1024-bit RSA key: %v, want %v naming the size", err, ErrWeakKey)
+	}
+	file := filepath.Join(t.TempDir(), "weak.asc")
+	writeFile(t, file, weak)
+	_, err = LoadKey(file, func(string) (string, bool) { return "", false })
+	if !errors.Is(err, ErrWeakKey) || !errors.Is(err, ErrUnusableKey) || !strings.Contains(err.Error(), file) {
+		t.Errorf("LoadKey of a 1024-bit RSA key: %v", err)
+	}
+	_, err = LoadKey("", func(k string) (string, bool) { return string(weak), k == EnvKey })
+	if !errors.Is(err, ErrWeakKey) {
+		t.Errorf("LoadKey of a 1024-bit RSA key in %s: %v", EnvKey, err)
+	}
+	if err := checkStrength(e.PrimaryKey); !errors.Is(err, ErrWeakKey) {
+		t.Errorf("checkStrength: %v", err)
+	}
+	if err := checkStrength(testKey(t, RSA4096).entity.PrimaryKey); err != nil {
+		t.Errorf("checkStrength of a 4096-bit key: %v", err)
+	}
+}
+
+func TestWriteSecretFile(t *testing.T) {
+	k := testKey(t, Ed25519)
+	file := filepath.Join(t.TempDir(), "key.asc")
+	if err := k.WriteSecretFile(file); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(file)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file: %v, mode %v", err, fi.Mode())
+	}
+	before, _ := os.ReadFile(file)
+	if err := otherKey(t).WriteSecretFile(file); !errors.Is(err, ErrKeyExists) {
+		t.Errorf("overwriting: %v, want %v", err, ErrKeyExists)
+	}
+	if after, _ := os.ReadFile(file); !bytes.Equal(before, after) {
+		t.Error("the existing key file changed")
+	}
+}
+
+func TestNotBefore(t *testing.T) {
+	k := testKey(t, Ed25519)
+	if got := k.NotBefore(); !got.Equal(keyTime) {
+		t.Errorf("NotBefore %v, want the creation time %v", got, keyTime)
 	}
 }

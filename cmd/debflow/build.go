@@ -1,12 +1,15 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
 	"github.com/debflow/debflow/build"
 	"github.com/debflow/debflow/internal/compress"
+	"github.com/debflow/debflow/internal/debfile"
 	"github.com/debflow/debflow/signing"
 )
 
@@ -17,6 +20,7 @@ type buildOptions struct {
 	arch        []string
 	compression string
 	unsigned    bool
+	requireSig  bool
 }
 
 func newBuildCmd(g *globalOptions, e env) *cobra.Command {
@@ -30,12 +34,25 @@ its path, one line per file. --out is created when missing.
 The version comes from --version, else the spec's version, else git: on a
 release tag (v1.2.0 or 1.2.0) it is 1.2.0; N first-parent commits later it is
 1.2.0+gitN.<hash>, which sorts above the tag and below 1.2.1~. Without any
-release tag it is 0~gitN.<hash>, below every release.
+release tag it is 0~gitN.<hash>, below every release. A work tree with
+uncommitted changes to tracked files adds "+dirty" (1.2.0+gitN.<hash>+dirty),
+which sorts just above the clean build of the same commit and below the next
+commit's: such a build never takes the commit's own version. Untracked files
+(dist/, a local key) do not count.
 
 The output is reproducible: every time stamp is SOURCE_DATE_EPOCH, or else
 the commit's time, and nothing depends on the machine, the umask or file
 mtimes. With a key (--key, or $DEBFLOW_KEY) the package carries a debsigs
-origin signature (_gpgorigin); --unsigned builds without one even then.
+origin signature (_gpgorigin); --unsigned builds without one even then. The
+signature is dated SOURCE_DATE_EPOCH (or the commit's time), or the key's
+creation if that is later, so the signed package is reproducible too. A
+DEBFLOW_KEY that is set but empty is an error (exit 4), not an unsigned
+build; --require-signature refuses to build without a key (exit 4).
+
+Every package is checked as publish checks it before it gets its name: a
+spec that would make a package publish refuses (control characters in paths
+or fields, fields only the repository writes such as Filename or SHA256) is
+refused (exit 3), and nothing is left in --out.
 
 --arch may be given several times (or comma-separated) to build one package
 per architecture; ${ARCH} in the spec's src paths expands to each.
@@ -55,11 +72,51 @@ very old ones; none writes plain tar members.`,
 	f.StringSliceVar(&o.arch, "arch", nil, "target architecture(s), overriding the spec's arch")
 	f.StringVar(&o.compression, "compression", "", "xz, zstd (dpkg >= 1.21.18), gzip or none (default: the spec's deb.compression, else xz)")
 	f.BoolVar(&o.unsigned, "unsigned", false, "do not sign, even when a key is available")
+	f.BoolVar(&o.requireSig, "require-signature", false, "refuse to build unless the package is signed (exit 4 without a key)")
 	cmd.MarkFlagRequired("spec")
 	return cmd
 }
 
+// buildSigner returns the key to sign with, or nil for an unsigned build:
+// with --unsigned, or when no key is offered at all (neither --key nor
+// DEBFLOW_KEY is set). A key that is offered but unusable, a DEBFLOW_KEY
+// that is set but empty among them, is an error, and so is an unsigned
+// build under --require-signature. All of this is decided before any work.
+func buildSigner(g *globalOptions, o buildOptions, e env) (signing.Signer, error) {
+	if o.unsigned {
+		if o.requireSig {
+			return nil, fmt.Errorf("--require-signature: refusing --unsigned: %w", signing.ErrNoKey)
+		}
+		return nil, nil
+	}
+	key, err := loadKey(g, e)
+	switch {
+	case err == nil:
+		return key, nil
+	case errors.Is(err, signing.ErrNoKey) && o.requireSig:
+		return nil, fmt.Errorf("--require-signature: refusing to build unsigned packages: %w", err)
+	case errors.Is(err, signing.ErrNoKey):
+		// No key offered: an unsigned build, said once on stderr.
+		if !g.quiet {
+			fmt.Fprintln(e.stderr, "debflow: no key given (--key or $DEBFLOW_KEY): building unsigned")
+		}
+		return nil, nil
+	}
+	return nil, err
+}
+
+// inspectBuilt is the inspection publish applies to every package; build
+// runs it on what it made before the file gets its name.
+func inspectBuilt(r io.Reader) error {
+	_, err := debfile.Inspect(r, debfile.Limits{})
+	return err
+}
+
 func runBuild(cmd *cobra.Command, g *globalOptions, o buildOptions, e env) error {
+	signer, err := buildSigner(g, o, e)
+	if err != nil {
+		return err
+	}
 	spec, err := build.LoadSpec(o.spec)
 	if err != nil {
 		return err
@@ -68,21 +125,6 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o buildOptions, e env) error
 	if o.compression != "" {
 		if comp, err = compress.ParseFormat(o.compression); err != nil {
 			return usageError{err}
-		}
-	}
-	var signer signing.Signer
-	if !o.unsigned {
-		key, err := signing.LoadKey(g.keyFile, e.getenv)
-		switch {
-		case err == nil:
-			signer = key
-		case g.keyFile == "" && e.getenv("DEBFLOW_KEY") == "":
-			// No key offered: an unsigned build, said once on stderr.
-			if !g.quiet {
-				fmt.Fprintln(e.stderr, "debflow: no key given (--key or $DEBFLOW_KEY): building unsigned")
-			}
-		default:
-			return err
 		}
 	}
 	arches := o.arch
@@ -98,11 +140,15 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o buildOptions, e env) error
 			Compression: comp,
 			Signer:      signer,
 			Getenv:      e.getenv,
+			Check:       inspectBuilt,
 		})
 		if err != nil {
 			return err
 		}
 		results = append(results, res)
+		if res.Dirty && !g.quiet {
+			fmt.Fprintf(e.stderr, "debflow: the work tree has uncommitted changes: version %s says so\n", res.Version)
+		}
 		if !g.json {
 			fmt.Fprintln(e.stdout, res.Path)
 		}

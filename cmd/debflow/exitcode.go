@@ -28,7 +28,7 @@ func exitCode(err error) int {
 		return exitUsage
 	case errors.Is(err, ci.ErrEvent), errors.Is(err, ci.ErrStageFile):
 		return exitInput
-	case errors.Is(err, repo.ErrNeedsRepair), errors.Is(err, repo.ErrClock):
+	case errors.Is(err, repo.ErrNeedsRepair), errors.Is(err, repo.ErrClock), errors.Is(err, signing.ErrKeyExists):
 		return exitConflict
 	case errors.Is(err, repo.ErrNoRepo), errors.Is(err, repo.ErrBadConfig):
 		return exitInput
@@ -47,7 +47,9 @@ func exitCode(err error) int {
 		return exitUsage
 	case errors.Is(err, signing.ErrNoKey),
 		errors.Is(err, signing.ErrNotSecretKey),
-		errors.Is(err, signing.ErrPassphrase):
+		errors.Is(err, signing.ErrPassphrase),
+		errors.Is(err, signing.ErrUnusableKey),
+		errors.Is(err, signing.ErrWeakKey):
 		return exitKey
 	case errors.Is(err, build.ErrSpec),
 		errors.Is(err, compress.ErrUnknownFormat):

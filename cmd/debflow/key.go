@@ -31,7 +31,8 @@ func newKeyGenerateCmd(e env) *cobra.Command {
 		Use:   "generate --uid \"Name <mail>\" --out FILE",
 		Short: "Write a new armored OpenPGP secret key (mode 0600)",
 		Long: `Generate writes a new OpenPGP secret key, armored, to a file that it
-creates with mode 0600. It never overwrites a file.
+creates with mode 0600. It never overwrites a file (exit 5 when --out
+exists).
 
 The default is an Ed25519 key in the v4 EdDSA form that Debian 12's gpgv and
 apt accept (the newer RFC 9580 Ed25519 and v6 keys are rejected there).
@@ -58,25 +59,8 @@ func runKeyGenerate(o keyGenerateOptions, e env) error {
 	if err != nil {
 		return usageError{err}
 	}
-	var buf bytes.Buffer
-	if err := key.WriteSecret(&buf); err != nil {
+	if err := key.WriteSecretFile(o.out); err != nil {
 		return err
-	}
-	f, err := os.OpenFile(o.out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		if os.IsExist(err) {
-			return usagef("%s exists already; refusing to overwrite a key", o.out)
-		}
-		return err
-	}
-	if _, err := f.Write(buf.Bytes()); err != nil {
-		f.Close()
-		os.Remove(o.out)
-		return fmt.Errorf("writing %s: %w", o.out, err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(o.out)
-		return fmt.Errorf("writing %s: %w", o.out, err)
 	}
 	fmt.Fprintf(e.stderr, "wrote %s key %s to %s\n", algo, key.Fingerprint(), o.out)
 	return nil
@@ -107,7 +91,7 @@ not a terminal.`,
 }
 
 func runKeyExport(g *globalOptions, o keyExportOptions, e env) error {
-	key, err := signing.LoadKey(g.keyFile, e.getenv)
+	key, err := loadKey(g, e)
 	if err != nil {
 		return err
 	}
@@ -123,6 +107,23 @@ func runKeyExport(g *globalOptions, o keyExportOptions, e env) error {
 		return err
 	}
 	return os.WriteFile(o.out, buf.Bytes(), 0o644)
+}
+
+// loadKey loads the signing key of --key, else $DEBFLOW_KEY. Every command
+// that signs takes its key here, so that a DEBFLOW_KEY that is set but
+// empty (a missing CI secret) fails each of them (exit 4).
+func loadKey(g *globalOptions, e env) (*signing.Key, error) {
+	return signing.LoadKey(g.keyFile, e.lookup)
+}
+
+// lookup reads an environment variable as os.LookupEnv does. Without a
+// lookupEnv, a variable counts as set when its value is not empty.
+func (e env) lookup(name string) (string, bool) {
+	if e.lookupEnv != nil {
+		return e.lookupEnv(name)
+	}
+	v := e.getenv(name)
+	return v, v != ""
 }
 
 // isTerminal reports whether w is a character device, such as a terminal.

@@ -38,7 +38,7 @@ func openRepo(g *globalOptions, e env, sign bool, extra ...repo.Option) (*repo.R
 	}
 	opts := append([]repo.Option{repo.WithLog(progress(g, e)), repo.WithClock(e.now)}, extra...)
 	if sign {
-		key, err := signing.LoadKey(g.keyFile, e.getenv)
+		key, err := loadKey(g, e)
 		if err != nil {
 			return nil, err
 		}
@@ -61,7 +61,7 @@ func loadKeyring(g *globalOptions, e env, keyringFile string) (*signing.Keyring,
 		}
 		return kr, nil
 	}
-	key, err := signing.LoadKey(g.keyFile, e.getenv)
+	key, err := loadKey(g, e)
 	if err != nil {
 		return nil, fmt.Errorf("%w (or give --keyring PUB)", err)
 	}
@@ -84,7 +84,7 @@ func armoredPublicKey(g *globalOptions, e env, keyringFile string) ([]byte, erro
 		}
 		return kr.Armored()
 	}
-	key, err := signing.LoadKey(g.keyFile, e.getenv)
+	key, err := loadKey(g, e)
 	if err != nil {
 		return nil, fmt.Errorf("%w (or give --keyring PUB)", err)
 	}

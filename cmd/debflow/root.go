@@ -18,11 +18,12 @@ import (
 type env struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
+	lookupEnv      func(string) (string, bool) // nil: a variable is set when getenv is not ""
 	now            func() time.Time
 }
 
 func defaultEnv() env {
-	return env{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, now: time.Now}
+	return env{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, lookupEnv: os.LookupEnv, now: time.Now}
 }
 
 // globalOptions are the persistent flags every command accepts, so that
