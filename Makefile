@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/debflow
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: build test demo bench fuzz vet clean
+.PHONY: build test demo bench fuzz vet clean mirror-check
 
 build:
 	$(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/debflow
@@ -17,6 +17,11 @@ demo: build
 
 bench: build
 	./scripts/bench.sh
+
+# A manual check against the real Debian archive (network, root, debootstrap):
+# a filtered bookworm mirror with --with-deps, and debootstrap from it.
+mirror-check: build
+	./scripts/mirror-check.sh
 
 # Run each fuzz target for a while (FUZZTIME=30s by default).
 FUZZTIME ?= 30s
