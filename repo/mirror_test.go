@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -31,6 +32,7 @@ type upstream struct {
 	pubkey   []byte
 	url      string
 	requests atomic.Int64
+	mu       sync.Mutex
 	paths    []string
 }
 
@@ -76,7 +78,9 @@ func newUpstream(t *testing.T) *upstream {
 	files := http.FileServer(http.Dir(u.dir))
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u.requests.Add(1)
+		u.mu.Lock()
 		u.paths = append(u.paths, r.URL.Path)
+		u.mu.Unlock()
 		if strings.HasPrefix(r.URL.Path, "/conf/") || strings.HasPrefix(r.URL.Path, "/db/") {
 			http.NotFound(w, r)
 			return
@@ -123,7 +127,12 @@ func (u *upstream) keyringFile() string {
 	return f
 }
 
-func (u *upstream) resetCount() { u.requests.Store(0); u.paths = nil }
+func (u *upstream) resetCount() {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.requests.Store(0)
+	u.paths = nil
+}
 
 // tamper rewrites a file of the upstream tree and returns a function that
 // restores it.
