@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/debflow
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: build test demo bench fuzz vet clean
+.PHONY: build test demo bench fuzz vet clean mirror-check
 
 # Static (CGO_ENABLED=0): CI runners and devices differ in glibc.
 build:
@@ -23,6 +23,11 @@ demo: build
 
 bench: build
 	./scripts/bench.sh
+
+# A manual check against the real Debian archive (network, root, debootstrap):
+# a filtered bookworm mirror with --with-deps, and debootstrap from it.
+mirror-check: build
+	./scripts/mirror-check.sh
 
 # Run each fuzz target for a while (FUZZTIME=30s by default).
 FUZZTIME ?= 30s

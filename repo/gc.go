@@ -61,7 +61,7 @@ func (r *Repo) referenced(ctx context.Context, except string, names []string) (m
 		}
 	}
 	// Snapshots are covered by the pinned list, and stages serve
-	// snapshots: only the other rolling suites are read.
+	// snapshots: only the other rolling suites and the mirrors are read.
 	for _, name := range suites {
 		if name == except {
 			continue
@@ -70,7 +70,7 @@ func (r *Repo) referenced(ctx context.Context, except string, names []string) (m
 		if err != nil {
 			return nil, err
 		}
-		if s.state.Kind != KindRolling {
+		if s.state.Kind != KindRolling && s.state.Kind != KindMirror {
 			continue
 		}
 		for file := range s.release.Files {

@@ -87,6 +87,8 @@ type SuiteState struct {
 	// being to Serves. It is written with the record, so the order rule
 	// counts only promotions that were committed.
 	History []snapshot.Promotion `json:"history,omitempty"`
+	// Mirror records what a mirror suite was made from (KindMirror).
+	Mirror *MirrorState `json:"mirror,omitempty"`
 }
 
 // RetiredFile is a by-hash file waiting to be removed.

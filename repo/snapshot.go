@@ -29,11 +29,26 @@ type SnapshotInfo struct {
 	Base             string    `json:"base,omitempty"`    // a pick: the snapshot it started from
 	Picks            []string  `json:"picks,omitempty"`   // a pick: PKG=VERSION, as given
 	Packages         int       `json:"packages"`          // package count, for listings
+	// A combined snapshot (several --from): each source, what it gave,
+	// and each package more than one source carried, with the winner.
+	Sources  []SnapshotSource `json:"sources,omitempty"`
+	Shadowed []string         `json:"shadowed,omitempty"`
+}
+
+// SnapshotSource is one source of a combined snapshot.
+type SnapshotSource struct {
+	Suite      string `json:"suite"`
+	Kind       string `json:"kind"`
+	Generation int64  `json:"generation"`
+	Packages   int    `json:"packages"` // the packages it gave
 }
 
 // SnapshotOptions control CreateSnapshot and PickSnapshot.
 type SnapshotOptions struct {
-	From        string // the suite or snapshot to take from; default development
+	From string // the suite or snapshot to take from; default development
+	// Sources, when more than one, makes CreateSnapshot combine them (From
+	// is then ignored): see createCombined.
+	Sources     []string
 	Name        string // default: snapshot.NextName
 	LockTimeout time.Duration
 }
@@ -50,6 +65,12 @@ type SnapshotResult struct {
 // source's: no package file is read, and the work is copying the index
 // files.
 func (r *Repo) CreateSnapshot(ctx context.Context, opts SnapshotOptions) (*SnapshotResult, error) {
+	if len(opts.Sources) > 1 {
+		return r.createCombined(ctx, opts)
+	}
+	if len(opts.Sources) == 1 {
+		opts.From = opts.Sources[0]
+	}
 	if opts.From == "" {
 		opts.From = "development"
 	}

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make bench: debflow's benchmarks, printed as a readable report.
 #
-#   scripts/bench.sh [all | go | build | publish]...     (default: all)
+#   scripts/bench.sh [all | go | build | publish | mirror]...     (default: all)
 #
 # Each section is a function named section_NAME, listed in SECTIONS below; to
 # add one (snapshot, promote, ...), write section_NAME and add NAME to SECTIONS.
@@ -16,6 +16,7 @@
 #   BENCH_PUBLISH_N     package counts of the publish benchmark ("1000 10000")
 #   BENCH_CI_RUNS       CI steps per repository; the median is reported (3)
 #   BENCH_GO_BENCHTIME  -benchtime of the Go micro-benchmarks (1x)
+#   BENCH_MIRROR_N      packages of the mirror benchmark's upstream (5000; development gets twice as many)
 #   DEBFLOW             the binary to measure (bin/debflow, built by make bench)
 #
 # Nothing is installed here: a missing tool is an error naming its package.
@@ -26,7 +27,7 @@ export LC_ALL=C
 
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-SECTIONS=(go build publish)
+SECTIONS=(go build publish mirror)
 
 GO=${GO:-go}
 DEBFLOW=${DEBFLOW:-$ROOT/bin/debflow}
@@ -311,6 +312,47 @@ publish_check() {
 	[[ -f $idx ]] || idx=$idx.gz
 	got=$(count_packages "$idx")
 	((got == want)) || die "debflow lists $got packages in $idx, want $want"
+}
+
+section_mirror() {
+	local n=${BENCH_MIRROR_N:-5000}
+	local dn=$((n * 2))
+	header "4. Mirror: a $n-package local upstream (first and no-change update), snapshot create combining it with a $dn-package development"
+	need "$GO" golang-go
+	local key bg up=$WORK/mirror-up r=$WORK/mirror-repo
+	key=$(bench_key)
+	bg=$(benchgen)
+	"$DEBFLOW" key export --key "$key" --out "$WORK/mirror-pub.asc" >/dev/null 2>&1 || die "debflow key export failed"
+	"$bg" debs -n "$n" -out "$WORK/mirror-updebs" >/dev/null
+	"$bg" debs -n "$dn" -seed 2 -out "$WORK/mirror-devdebs" >/dev/null
+	echo "upstream: a debflow repository (component contrib, $n packages from benchgen), read over file://;"
+	echo "development: $dn benchgen packages in main (the same names: every upstream package is also in development)."
+	echo "debflow mirror update --json gives the request count; sync(1) runs before every timed command."
+	timed "$WORK/mirror-up.log" "$DEBFLOW" publish -q --repo "$up" --key "$key" --component contrib "$WORK"/mirror-updebs/*.deb
+	timed "$WORK/mirror-dev.log" "$DEBFLOW" publish -q --repo "$r" --key "$key" "$WORK"/mirror-devdebs/*.deb
+	rm -rf "$WORK/mirror-updebs" "$WORK/mirror-devdebs"
+	"$DEBFLOW" mirror create up -q --repo "$r" --url "file://$up" --suite development --component contrib --arch amd64 \
+		--keyring "$WORK/mirror-pub.asc" >"$WORK/mirror-create.log" 2>&1 || die "mirror create failed: $(cat "$WORK/mirror-create.log")"
+	local fmt='%-46s %10s %10s %10s\n' reqs
+	# shellcheck disable=SC2059
+	printf "$fmt" "step" "wall s" "peak MB" "requests"
+	sync
+	timed "$WORK/mirror-u1.json" "$DEBFLOW" mirror update up --json --repo "$r" --key "$key"
+	reqs=$(grep -o '"requests": *[0-9]*' "$WORK/mirror-u1.json" | grep -o '[0-9]*$')
+	# shellcheck disable=SC2059
+	printf "$fmt" "first update ($n packages)" "$T_S" "$T_MB" "$reqs"
+	sync
+	timed "$WORK/mirror-u2.json" "$DEBFLOW" mirror update up --json --repo "$r" --key "$key"
+	reqs=$(grep -o '"requests": *[0-9]*' "$WORK/mirror-u2.json" | grep -o '[0-9]*$')
+	grep -q '"unchanged": *true' "$WORK/mirror-u2.json" || die "the second update was not a no-change update: $(cat "$WORK/mirror-u2.json")"
+	# shellcheck disable=SC2059
+	printf "$fmt" "no-change update" "$T_S" "$T_MB" "$reqs"
+	sync
+	timed "$WORK/mirror-snap.log" "$DEBFLOW" snapshot create -q --repo "$r" --key "$key" --from development --from up
+	# shellcheck disable=SC2059
+	printf "$fmt" "snapshot create --from development --from up" "$T_S" "$T_MB" "-"
+	"$DEBFLOW" verify -q --repo "$r" --keyring "$WORK/mirror-pub.asc" >"$WORK/mirror-verify.log" 2>&1 || die "debflow verify failed after the mirror benchmark: $(tail -n 20 "$WORK/mirror-verify.log")"
+	rm -rf "$up" "$r"
 }
 
 section_publish() {

@@ -128,22 +128,27 @@ type index struct {
 func newIndex(pkgs []Package, arch string) *index {
 	ix := &index{arch: arch, byName: map[string][]Package{}, provided: map[string][]provider{}}
 	for _, p := range pkgs {
-		if p.Arch != "all" && p.Arch != arch {
-			continue
-		}
-		ix.byName[p.Name] = append(ix.byName[p.Name], p)
-		provides, _ := parseRelations(p.Provides) // a malformed Provides provides nothing
-		for _, g := range provides {
-			for _, r := range g.Alts {
-				v := ""
-				if r.Op == "=" {
-					v = r.Version
-				}
-				ix.provided[r.Name] = append(ix.provided[r.Name], provider{Pkg: p, Version: v})
-			}
-		}
+		ix.add(p)
 	}
 	return ix
+}
+
+// add indexes p when it is visible on the index's architecture.
+func (ix *index) add(p Package) {
+	if p.Arch != "all" && p.Arch != ix.arch {
+		return
+	}
+	ix.byName[p.Name] = append(ix.byName[p.Name], p)
+	provides, _ := parseRelations(p.Provides) // a malformed Provides provides nothing
+	for _, g := range provides {
+		for _, r := range g.Alts {
+			v := ""
+			if r.Op == "=" {
+				v = r.Version
+			}
+			ix.provided[r.Name] = append(ix.provided[r.Name], provider{Pkg: p, Version: v})
+		}
+	}
 }
 
 // satisfies reports whether the indexed packages satisfy a group: any

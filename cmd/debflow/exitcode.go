@@ -18,7 +18,7 @@ func exitCode(err error) int {
 	var usage usageError
 	var verify errVerify
 	switch {
-	case errors.As(err, &verify):
+	case errors.As(err, &verify), errors.Is(err, repo.ErrUpstreamVerify):
 		return exitVerify
 	case errors.Is(err, errBadValue):
 		return exitInput
@@ -39,7 +39,7 @@ func exitCode(err error) int {
 		errors.Is(err, repo.ErrNoSuite), errors.Is(err, snapshot.ErrBadName), errors.Is(err, snapshot.ErrBadPick),
 		errors.Is(err, snapshot.ErrUnknownPackage), errors.Is(err, snapshot.ErrUnknownVersion),
 		errors.Is(err, snapshot.ErrUnknownStage),
-		errors.Is(err, repo.ErrNoPackage), errors.Is(err, repo.ErrBadPackageSpec):
+		errors.Is(err, repo.ErrNoPackage), errors.Is(err, repo.ErrBadPackageSpec), errors.Is(err, repo.ErrNoMirror):
 		return exitInput
 	case errors.Is(err, repo.ErrNoSigner), errors.Is(err, repo.ErrWrongKey):
 		return exitKey

@@ -124,6 +124,7 @@ run any command.`,
 		newRemoveCmd(&g, e),
 		newListCmd(&g, e),
 		newSuiteCmd(&g, e),
+		newMirrorCmd(&g, e),
 	)
 	// Commands defined in other files that print no JSON. (A command
 	// file can also mark its own command with withoutJSON.)

@@ -33,38 +33,45 @@ digit and stage names with a letter, so they never collide.`,
 
 type snapshotCreateOptions struct {
 	from, name  string
+	sources     []string // create: --from, repeatable
 	lockTimeout time.Duration
 }
 
 func newSnapshotCreateCmd(g *globalOptions, e env) *cobra.Command {
 	var o snapshotCreateOptions
 	cmd := &cobra.Command{
-		Use:   "create --repo DIR --key FILE [--from development] [--name NAME]",
+		Use:   "create --repo DIR --key FILE [--from development] [--from MIRROR]... [--name NAME]",
 		Short: "Freeze a suite into a new snapshot and print its name",
 		Long: `Create freezes the current content of a suite (development by default)
 and prints the new snapshot's name as the last line of stdout. The default
 name is the UTC date, YYYY-MM-DD; later snapshots of the same day get a
 suffix that still sorts by time (YYYY-MM-DD.02, .03, ...). A name is never
-reused.`,
+reused.
+
+Given --from more than once (development and mirrors, say), it freezes them
+together into one snapshot: for each package name and architecture, the
+source with the newest version gives it, and the snapshot's provenance
+(snapshot show) lists what each source gave and which package of which
+source won over another's.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			r, err := openRepo(g, e, true)
 			if err != nil {
 				return err
 			}
-			res, err := r.CreateSnapshot(cmd.Context(), repo.SnapshotOptions{From: o.from, Name: o.name, LockTimeout: o.lockTimeout})
+			res, err := r.CreateSnapshot(cmd.Context(), repo.SnapshotOptions{Sources: o.sources, Name: o.name, LockTimeout: o.lockTimeout})
 			if err != nil {
 				return err
 			}
 			if g.json {
 				return printJSON(e, res)
 			}
-			fmt.Fprintf(progress(g, e), "snapshot of %s: %d packages\n", o.from, res.Packages)
+			fmt.Fprintf(progress(g, e), "snapshot of %s: %d packages\n", strings.Join(o.sources, " + "), res.Packages)
 			fmt.Fprintln(e.stdout, res.Name)
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&o.from, "from", "development", "the suite to freeze")
+	cmd.Flags().StringArrayVar(&o.sources, "from", []string{"development"}, "a suite or mirror to freeze (repeat to combine several)")
 	cmd.Flags().StringVar(&o.name, "name", "", "the snapshot's name (default: the UTC date)")
 	cmd.Flags().DurationVar(&o.lockTimeout, "lock-timeout", repo.DefaultLockTimeout, "how long to wait for a publisher")
 	return cmd
@@ -207,6 +214,12 @@ func newSnapshotShowCmd(g *globalOptions, e env) *cobra.Command {
 				s.Name, s.Info.Created.UTC().Format(time.RFC3339), s.Info.Packages, s.Info.Source, s.Info.SourceGeneration)
 			if s.Info.Base != "" {
 				fmt.Fprintf(e.stdout, "Base: %s\nPicks: %s\n", s.Info.Base, strings.Join(s.Info.Picks, " "))
+			}
+			for _, src := range s.Info.Sources {
+				fmt.Fprintf(e.stdout, "From: %s (%s, generation %d): %d packages\n", src.Suite, src.Kind, src.Generation, src.Packages)
+			}
+			for _, sh := range s.Info.Shadowed {
+				fmt.Fprintf(e.stdout, "Newer wins: %s\n", sh)
 			}
 			fmt.Fprintf(e.stdout, "Stages: %s\n", strings.Join(s.ServedBy, " "))
 			return nil
