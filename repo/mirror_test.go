@@ -119,14 +119,6 @@ func (u *upstream) add(comp string, d testkit.Deb) string {
 	return file
 }
 
-func (u *upstream) keyringFile() string {
-	f := filepath.Join(u.debs, "upstream.asc")
-	if err := os.WriteFile(f, u.pubkey, 0o644); err != nil {
-		u.t.Fatal(err)
-	}
-	return f
-}
-
 func (u *upstream) resetCount() {
 	u.mu.Lock()
 	defer u.mu.Unlock()

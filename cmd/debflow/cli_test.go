@@ -63,7 +63,7 @@ func TestUnknownSubcommandEveryLevel(t *testing.T) {
 	}
 	for _, tc := range []struct{ args, want string }{
 		{"snapshot creat", "unknown command \"creat\" for \"debflow snapshot\"\n\nDid you mean this?\n\tcreate\n"},
-		{"creat", "Did you mean this?\n\tsnapshot create\n"},
+		{"creat", "Did you mean this?\n\tmirror create\n\tsnapshot create\n"},
 		{"github promot", "Did you mean this?\n\tpromote\n"},
 		{"snapshot nothing-like-it", "unknown command \"nothing-like-it\" for \"debflow snapshot\"\n\nRun 'debflow snapshot --help'"},
 	} {
