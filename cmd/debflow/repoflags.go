@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 
 	"github.com/debflow/debflow/repo"
+	"github.com/debflow/debflow/repo/storage"
 	"github.com/debflow/debflow/signing"
 )
 
@@ -15,10 +17,19 @@ func openStorage(g *globalOptions) (repo.Storage, error) {
 	if g.repo == "" {
 		return nil, usagef("no repository: give --repo DIR or set DEBFLOW_REPO")
 	}
-	if strings.Contains(g.repo, "://") {
-		return nil, usagef("--repo %s: only directories are supported", g.repo)
+	return openSpec("--repo", g.repo)
+}
+
+// openSpec opens a directory or an s3://BUCKET[/PREFIX] URL.
+func openSpec(flag, spec string) (repo.Storage, error) {
+	if storage.IsURL(spec) && !strings.HasPrefix(spec, "s3://") {
+		return nil, usagef("%s %s: give a directory or s3://BUCKET[/PREFIX]", flag, spec)
 	}
-	return repo.NewFS(g.repo)
+	st, err := storage.Open(context.Background(), spec)
+	if err != nil {
+		return nil, usagef("%s %s: %v", flag, spec, err)
+	}
+	return st, nil
 }
 
 // progress is where long-running work reports: stderr unless --quiet.

@@ -4,12 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/debflow/debflow/repo"
+	"github.com/debflow/debflow/repo/storage"
 )
 
 func newServeCmd(g *globalOptions, e env) *cobra.Command {
@@ -30,6 +35,13 @@ server or object-storage website does the same job.`,
 				return err
 			}
 			fmt.Fprintf(e.stderr, "serving %s at http://%s/\n", g.repo, ln.Addr())
+			if storage.IsURL(g.repo) {
+				st, err := openStorage(g)
+				if err != nil {
+					return err
+				}
+				return serveHandler(cmd.Context(), ln, storageFiles(st))
+			}
 			return serve(cmd.Context(), ln, g.repo)
 		},
 	}
@@ -39,7 +51,36 @@ server or object-storage website does the same job.`,
 
 // serve serves dir on ln until ctx is done.
 func serve(ctx context.Context, ln net.Listener, dir string) error {
-	files := http.FileServer(http.Dir(dir))
+	return serveHandler(ctx, ln, http.FileServer(http.Dir(dir)))
+}
+
+// storageFiles serves a storage's objects (a convenience proxy for a
+// bucket: devices should read the bucket or its CDN directly).
+func storageFiles(st repo.Storage) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := strings.TrimPrefix(r.URL.Path, "/")
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		rc, err := st.Get(r.Context(), name)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) || errors.Is(err, repo.ErrBadName) {
+				http.NotFound(w, r)
+			} else {
+				http.Error(w, "storage error", http.StatusBadGateway)
+			}
+			return
+		}
+		defer rc.Close()
+		w.Header().Set("Content-Type", "application/octet-stream")
+		if r.Method == http.MethodGet {
+			io.Copy(w, rc)
+		}
+	})
+}
+
+func serveHandler(ctx context.Context, ln net.Listener, files http.Handler) error {
 	srv := &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if strings.Contains(r.URL.Path, "/.") {
