@@ -115,6 +115,7 @@ run any command.`,
 		newRemoveCmd(&g, e),
 		newListCmd(&g, e),
 		newSuiteCmd(&g, e),
+		newCopyCmd(&g, e),
 	)
 	return root
 }
