@@ -132,6 +132,8 @@ type Options struct {
 	// MaxAttempts is how often a request is tried on a 5xx or a reset
 	// connection (default 5), with exponential backoff up to 2 s.
 	MaxAttempts int
+	// MaxBackoff bounds the wait between two attempts (default 2 s).
+	MaxBackoff time.Duration
 }
 
 // ParseURL splits s3://BUCKET[/PREFIX].
@@ -175,6 +177,9 @@ func Open(ctx context.Context, spec string, opts Options) (*Store, error) {
 	if opts.LeaseTTL > maxLease {
 		return nil, fmt.Errorf("lease length %s: at most %s", opts.LeaseTTL, maxLease)
 	}
+	if opts.MaxBackoff == 0 {
+		opts.MaxBackoff = 2 * time.Second
+	}
 	if opts.MaxAttempts == 0 {
 		opts.MaxAttempts = 5
 	}
@@ -182,12 +187,9 @@ func Open(ctx context.Context, spec string, opts Options) (*Store, error) {
 		config.WithRetryer(func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
 				o.MaxAttempts = opts.MaxAttempts
-				o.MaxBackoff = 2 * time.Second
+				o.MaxBackoff = opts.MaxBackoff
 			})
 		}),
-	}
-	if opts.HTTPClient != nil {
-		loadOpts = append(loadOpts, config.WithHTTPClient(opts.HTTPClient))
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
 	if err != nil {
@@ -206,6 +208,9 @@ func Open(ctx context.Context, spec string, opts Options) (*Store, error) {
 	}
 	st.client = s3sdk.NewFromConfig(cfg, func(o *s3sdk.Options) {
 		o.UsePathStyle = endpoint != ""
+		if opts.HTTPClient != nil {
+			o.HTTPClient = opts.HTTPClient
+		}
 		// Uploads carry a CRC32 the server checks. Downloads are not
 		// checked against the stored checksum: versitygw sends the
 		// checksum of the previous content with the new body when a GET
