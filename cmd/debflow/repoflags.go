@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/debflow/debflow/repo"
 	"github.com/debflow/debflow/repo/storage"
@@ -29,7 +30,38 @@ func openSpec(flag, spec string) (repo.Storage, error) {
 	if err != nil {
 		return nil, usagef("%s %s: %v", flag, spec, err)
 	}
+	if c, ok := st.(statser); ok {
+		statsMu.Lock()
+		opened = append(opened, c)
+		statsMu.Unlock()
+	}
 	return st, nil
+}
+
+// statser is a storage that counts its requests (S3).
+type statser interface {
+	String() string
+	Stats() (requests, bytesSent int64)
+}
+
+var (
+	statsMu sync.Mutex
+	opened  []statser
+)
+
+// printStorageStats prints, when DEBFLOW_S3_STATS=1, the requests each
+// object storage the command opened made and the bytes it sent (make bench
+// counts them).
+func printStorageStats(e env) {
+	statsMu.Lock()
+	defer statsMu.Unlock()
+	if e.getenv("DEBFLOW_S3_STATS") == "1" {
+		for _, c := range opened {
+			n, b := c.Stats()
+			fmt.Fprintf(e.stderr, "debflow: %s: %d requests, %d bytes sent\n", c, n, b)
+		}
+	}
+	opened = nil
 }
 
 // progress is where long-running work reports: stderr unless --quiet.

@@ -133,6 +133,7 @@ func Execute(version string, args []string, e env) int {
 	root := newRootCmd(version, e)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
+	printStorageStats(e)
 	if err == nil {
 		return exitOK
 	}

@@ -24,8 +24,10 @@
 // the lease still lose nothing.
 //
 // The first Lock of a Store checks that the server enforces conditional
-// writes (a second If-None-Match: * PUT of the lease object must fail with
-// 412) and refuses a server that ignores them (Garage does).
+// writes (a second If-None-Match: * PUT of the lease object it just created
+// must fail with 412; a scratch object when the lease was taken over) and
+// refuses a server that ignores them (Garage does), as the first
+// conditional write outside a Lock does.
 package s3
 
 import (
@@ -609,9 +611,6 @@ func randomToken() string {
 // Lock implements repo.Storage with an expiring lease; see the package
 // documentation.
 func (s *Store) Lock(ctx context.Context, holder string, waiting func(holder string, since time.Time)) (func() error, error) {
-	if err := s.probe(ctx); err != nil {
-		return nil, err
-	}
 	mine := lease{Holder: holder, Since: time.Now().UTC(), TTL: Duration(s.ttl), Token: randomToken()}
 	var (
 		seenTag   string
@@ -621,6 +620,22 @@ func (s *Store) Lock(ctx context.Context, holder string, waiting func(holder str
 	)
 	for {
 		etag, err := s.put(ctx, lockName, bytes.NewReader(mine.bytes()), nil, aws.String("*"))
+		if err == nil && !s.probed.Load() {
+			// The probe, for one request: the lease now exists, so a
+			// second If-None-Match: * PUT of it must fail with 412.
+			_, perr := s.put(ctx, lockName, bytes.NewReader(mine.bytes()), nil, aws.String("*"))
+			if perr == nil {
+				s.client.DeleteObject(context.WithoutCancel(ctx), &s3sdk.DeleteObjectInput{Bucket: &s.bucket, Key: aws.String(s.key(lockName))})
+				return nil, fmt.Errorf("s3://%s: %w: a second PUT with If-None-Match: * of %s succeeded instead of failing with 412; "+
+					"debflow cannot publish safely there (AWS S3, Cloudflare R2, MinIO, Ceph RGW, SeaweedFS and versitygw enforce them)",
+					s.bucket, ErrNoConditionalWrites, s.describe(lockName))
+			}
+			if !errors.Is(perr, repo.ErrPreconditionFailed) {
+				s.client.DeleteObject(context.WithoutCancel(ctx), &s3sdk.DeleteObjectInput{Bucket: &s.bucket, Key: aws.String(s.key(lockName)), IfMatch: aws.String(etag)})
+				return nil, fmt.Errorf("checking conditional writes: %w", perr)
+			}
+			s.probed.Store(true)
+		}
 		if err == nil {
 			return s.hold(mine, etag), nil
 		}
@@ -651,7 +666,12 @@ func (s *Store) Lock(ctx context.Context, holder string, waiting func(holder str
 			mine.Since = time.Now().UTC()
 			etag, err := s.put(ctx, lockName, bytes.NewReader(mine.bytes()), aws.String(tag), nil)
 			if err == nil {
-				return s.hold(mine, etag), nil
+				unlock := s.hold(mine, etag)
+				if perr := s.probe(ctx); perr != nil {
+					unlock()
+					return nil, perr
+				}
+				return unlock, nil
 			}
 			if !errors.Is(err, repo.ErrPreconditionFailed) {
 				return nil, s.lockError(ctx, err, current)
