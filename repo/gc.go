@@ -124,7 +124,7 @@ func wantsIndex(names []string, comp, arch string) bool {
 // loadSuiteReadOnly reads a suite's recorded state without repairing it.
 func (r *Repo) loadSuiteReadOnly(ctx context.Context, cfg Config, name string) (*suite, error) {
 	s := &suite{name: name, indexes: map[string]*Index{}, changed: map[string]bool{}}
-	found, err := readJSON(ctx, r.st, suiteStateName(name), &s.state)
+	found, err := readJSONVersion(ctx, r.st, suiteStateName(name), &s.state, &s.version)
 	if err != nil {
 		return nil, err
 	}

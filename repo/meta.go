@@ -162,6 +162,27 @@ func readJSON(ctx context.Context, st Storage, name string, v any) (found bool, 
 	return true, nil
 }
 
+// readJSONVersion is readJSON that also gives the object's version on a
+// ConditionalStorage ("" on others, and when the object is missing).
+func readJSONVersion(ctx context.Context, st Storage, name string, v any, version *string) (found bool, err error) {
+	cs, ok := st.(ConditionalStorage)
+	if !ok {
+		return readJSON(ctx, st, name, v)
+	}
+	data, ver, err := cs.GetVersion(ctx, name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return false, fmt.Errorf("reading %s: %w", name, err)
+	}
+	*version = ver
+	return true, nil
+}
+
 func writeJSON(ctx context.Context, st Storage, name string, v any) error {
 	data, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {

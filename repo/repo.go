@@ -158,14 +158,26 @@ func (r *Repo) lock(ctx context.Context, timeout time.Duration, fn func(ctx cont
 		fmt.Fprintf(r.log, "got the repository lock after %s\n", waited.Round(time.Millisecond))
 	}
 	err = r.checkSigner(ctx)
-	if err == nil {
+	// On a ConditionalStorage the lock is a lease and the commit point a
+	// compare-and-swap: a publisher that lost the race (its lease expired
+	// while it was stuck) redoes its work on the newer state.
+	for attempt := 1; err == nil; attempt++ {
 		err = fn(ctx)
+		if !errors.Is(err, ErrPreconditionFailed) || attempt == commitAttempts {
+			break
+		}
+		fmt.Fprintf(r.log, "another publisher committed first (%v); redoing the change on the new state\n", err)
+		err = nil
 	}
 	if uerr := unlock(); uerr != nil && err == nil {
 		err = fmt.Errorf("releasing the repository lock: %w", uerr)
 	}
 	return err
 }
+
+// commitAttempts is how often a locked command is run when another
+// publisher commits first.
+const commitAttempts = 5
 
 // DefaultLockTimeout is how long a publisher waits for another by default.
 const DefaultLockTimeout = 5 * time.Minute

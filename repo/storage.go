@@ -141,3 +141,23 @@ func validPrefix(prefix string) error {
 func badName(name, why string) error {
 	return fmt.Errorf("%w %q: %s", ErrBadName, name, why)
 }
+
+// ErrPreconditionFailed is wrapped by the error of a conditional write
+// whose condition no longer holds: another writer changed the object since
+// it was read.
+var ErrPreconditionFailed = errors.New("repo: the object changed since it was read")
+
+// ConditionalStorage is implemented by storages that can replace an object
+// only if nobody else did meanwhile (S3's If-Match / If-None-Match). The
+// commit point of a suite (its record) is then a compare-and-swap, so that
+// two publishers that both got past Lock (an expired lease) never lose
+// each other's packages: the loser redoes its work on the newer state.
+type ConditionalStorage interface {
+	Storage
+	// GetVersion reads an object whole, with an opaque version (an ETag).
+	GetVersion(ctx context.Context, name string) (data []byte, version string, err error)
+	// PutIfVersion stores an object if its version is still version, or,
+	// when version is "", if it does not exist; otherwise the error wraps
+	// ErrPreconditionFailed. It returns the new version.
+	PutIfVersion(ctx context.Context, name string, r io.Reader, version string) (newVersion string, err error)
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -31,6 +32,9 @@ type suite struct {
 	release *Release
 	indexes map[string]*Index // "main/binary-amd64" -> index, read on demand
 	changed map[string]bool
+	// version is the record's version as read, on a ConditionalStorage
+	// ("" when there was none): the commit replaces only that version.
+	version string
 }
 
 func indexDir(component, arch string) string { return component + "/binary-" + arch }
@@ -339,13 +343,19 @@ func (r *Repo) commit(ctx context.Context, cfg Config, s *suite, files []indexFi
 			}
 		}
 	}
-	if err := writeJSON(ctx, r.st, suiteStateName(s.name), &state); err != nil {
+	if err := r.writeRecord(ctx, s, &state); err != nil {
 		return fmt.Errorf("suite %s: recording the new state: %w", s.name, err)
 	}
 	// No Sync here: if the record were lost to a power cut while the
 	// Release files below survived, the next command would find InRelease
 	// out of line with the older record and restore that state, whole.
 	s.state, s.release, s.exists = state, &rel, true
+	if cur, err := r.recordCurrent(ctx, s); err != nil || !cur {
+		if err == nil {
+			fmt.Fprintf(r.log, "suite %s: a newer publication committed meanwhile; its files are served\n", s.name)
+		}
+		return err
+	}
 
 	for _, f := range files {
 		if err := r.storeNamed(ctx, s.name, f); err != nil {
@@ -359,7 +369,7 @@ func (r *Repo) commit(ctx context.Context, cfg Config, s *suite, files []indexFi
 			}
 		}
 	}
-	if err := r.writeRelease(ctx, s.name, state.Release); err != nil {
+	if err := r.writeReleaseIfCurrent(ctx, cfg, s); err != nil {
 		return err
 	}
 	for _, name := range expired {
@@ -394,6 +404,69 @@ func (r *Repo) writeRelease(ctx context.Context, suite string, release []byte) e
 		}
 	}
 	return r.st.Sync(ctx)
+}
+
+// writeRecord writes a suite's record, the commit point. On a
+// ConditionalStorage it is a compare-and-swap: it replaces only the version
+// loadSuite read (or creates it, for a new suite), and otherwise fails with
+// ErrPreconditionFailed, on which Repo.lock redoes the whole command.
+func (r *Repo) writeRecord(ctx context.Context, s *suite, state *SuiteState) error {
+	cs, ok := r.st.(ConditionalStorage)
+	if !ok {
+		return writeJSON(ctx, r.st, suiteStateName(s.name), state)
+	}
+	data, err := json.MarshalIndent(state, "", "  ")
+	if err != nil {
+		return err
+	}
+	v, err := cs.PutIfVersion(ctx, suiteStateName(s.name), bytes.NewReader(append(data, '\n')), s.version)
+	if err != nil {
+		return err
+	}
+	s.version = v
+	return nil
+}
+
+// recordCurrent reports whether the suite's record is still the one this
+// command wrote (always, on a storage that is not a ConditionalStorage:
+// its lock is the guard).
+func (r *Repo) recordCurrent(ctx context.Context, s *suite) (bool, error) {
+	cs, ok := r.st.(ConditionalStorage)
+	if !ok {
+		return true, nil
+	}
+	_, v, err := cs.GetVersion(ctx, suiteStateName(s.name))
+	return v == s.version, err
+}
+
+// writeReleaseIfCurrent writes the Release files of the state this command
+// committed, and makes sure that the served InRelease never goes back to an
+// older generation: on a ConditionalStorage, if a newer record was
+// committed while this command wrote its Release files (the commit checked
+// it before the named indexes), the newer one is written again, last.
+func (r *Repo) writeReleaseIfCurrent(ctx context.Context, cfg Config, s *suite) error {
+	if err := r.writeRelease(ctx, s.name, s.state.Release); err != nil {
+		return err
+	}
+	if _, ok := r.st.(ConditionalStorage); !ok {
+		return nil
+	}
+	for range 5 {
+		if cur, err := r.recordCurrent(ctx, s); err != nil || cur {
+			return err
+		}
+		newer, err := r.loadSuiteReadOnly(ctx, cfg, s.name)
+		if err != nil {
+			return err
+		}
+		if newer.state.Kind != KindDropped {
+			if err := r.repair(ctx, newer); err != nil {
+				return err
+			}
+		}
+		s.version = newer.version
+	}
+	return nil
 }
 
 // suiteArchitectures lists the configured architectures and every one an

@@ -17,6 +17,8 @@
 #   BENCH_CI_RUNS       CI steps per repository; the median is reported (3)
 #   BENCH_GO_BENCHTIME  -benchtime of the Go micro-benchmarks (1x)
 #   BENCH_MIRROR_N      packages of the mirror benchmark's upstream (5000; development gets twice as many)
+#   VERSITYGW           the S3 server of the s3 section (versitygw on PATH or in $(go env GOPATH)/bin;
+#                       go install github.com/versity/versitygw/cmd/versitygw@v1.8.0)
 #   DEBFLOW             the binary to measure (bin/debflow, built by make bench)
 #
 # Nothing is installed here: a missing tool is an error naming its package.
@@ -27,7 +29,7 @@ export LC_ALL=C
 
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-SECTIONS=(go build publish mirror)
+SECTIONS=(go build publish mirror s3)
 
 GO=${GO:-go}
 DEBFLOW=${DEBFLOW:-$ROOT/bin/debflow}
@@ -444,6 +446,92 @@ section_publish() {
 		peak=$(max "$in_mb" "$ci_mb")
 		goal "peak memory under 50 MB" "$(calc 'print (m < 50) ? "y" : "n"' m="$peak")" "$peak MB (ingest $in_mb, CI step $ci_mb)"
 	fi
+}
+
+# ---------------------------------------------------------------------------
+
+# s3_start: starts versitygw on a free port (S3_PID, S3_URL).
+s3_start() {
+	local bin=${VERSITYGW:-}
+	[[ -n $bin ]] || bin=$(command -v versitygw || true)
+	[[ -n $bin ]] || bin=$("$GO" env GOPATH)/bin/versitygw
+	[[ -x $bin ]] || die "versitygw is missing: go install github.com/versity/versitygw/cmd/versitygw@v1.8.0"
+	local port
+	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	mkdir -p "$WORK/s3/data" "$WORK/s3/meta"
+	ROOT_ACCESS_KEY=bench ROOT_SECRET_KEY=benchsecret "$bin" --port "127.0.0.1:$port" --keep-alive --quiet \
+		posix --sidecar "$WORK/s3/meta" "$WORK/s3/data" >"$WORK/s3/gw.log" 2>&1 &
+	S3_PID=$!
+	S3_URL=http://127.0.0.1:$port
+	local i
+	for i in $(seq 100); do
+		curl -s -o /dev/null "$S3_URL/" && break
+		sleep 0.05
+	done
+	export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=benchsecret AWS_REGION=us-east-1 AWS_ENDPOINT_URL_S3=$S3_URL
+	export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true
+}
+
+section_s3() {
+	header "4. S3: a CI step (publish 1 package into an N-package suite) on versitygw vs a directory, N = ${PUBLISH_N// /, }"
+	need curl curl
+	need python3 python3
+	s3_start
+	echo "server: versitygw $("${VERSITYGW:-versitygw}" --version 2>/dev/null | head -n 1 || true) (posix backend, keep-alive) on $S3_URL"
+	echo "debflow publish -q --repo s3://bench-N --key K --index-compression gz DEB; requests and bytes sent counted by the client"
+	echo "(DEBFLOW_S3_STATS=1: every attempt of every request). The CI step is the median of $CI_RUNS runs."
+	local key bg ci n
+	key=$(bench_key)
+	bg=$(benchgen)
+	ci=$WORK/ci-s3
+	"$bg" debs -ci "$CI_RUNS" -out "$ci" >/dev/null
+	local cis=("$ci"/*.deb) fmt='%-8s %14s %14s %16s %12s %14s %10s\n' rows=() maxreq=0 ci1000=
+	for n in $PUBLISH_N; do
+		local dir=$WORK/debs-s3-$n bucket=bench-$n
+		"$bg" debs -n "$n" -out "$dir" >/dev/null
+		mkdir -p "$WORK/s3/data/$bucket"
+		curl -s -o /dev/null -X PUT --aws-sigv4 "aws:amz:us-east-1:s3" --user bench:benchsecret "$S3_URL/$bucket" || true
+		timed "$WORK/s3-ingest.log" "$DEBFLOW" publish -q --repo "s3://$bucket" --key "$key" --index-compression gz "$dir"/*.deb
+		local ingest=$T_S ts=() reqs=() sent=() dts=() deb
+		for deb in "${cis[@]}"; do
+			DEBFLOW_S3_STATS=1 timed "$WORK/s3-ci.log" "$DEBFLOW" publish -q --repo "s3://$bucket" --key "$key" --index-compression gz "$deb"
+			ts+=("$T_S")
+			reqs+=("$(grep -o '[0-9]* requests' "$WORK/s3-ci.log" | cut -d' ' -f1)")
+			sent+=("$(grep -o '[0-9]* bytes sent' "$WORK/s3-ci.log" | cut -d' ' -f1)")
+		done
+		"$DEBFLOW" verify -q --repo "s3://$bucket" --key "$key" >"$WORK/verify.log" 2>&1 || die "verify fails on s3://$bucket: $(cat "$WORK/verify.log")"
+		# The same step on a directory.
+		local r=$WORK/repo-s3cmp-$n
+		"$DEBFLOW" publish -q --repo "$r" --key "$key" --index-compression gz "$dir"/*.deb >/dev/null 2>&1
+		for deb in "${cis[@]}"; do
+			sync
+			timed "$WORK/dir-ci.log" "$DEBFLOW" publish -q --repo "$r" --key "$key" --index-compression gz "$deb"
+			dts+=("$T_S")
+		done
+		rm -rf "$r" "$dir" "$WORK/s3/data/$bucket"
+		local med req
+		med=$(median "${ts[@]}")
+		req=$(max "${reqs[@]}")
+		maxreq=$(max "$maxreq" "$req")
+		[[ $n == 1000 ]] && ci1000=$med
+		rows+=("$n|$ingest|$med|$(median "${dts[@]}")|$req|$(median "${sent[@]}")|$(ratio "$med" "$(median "${dts[@]}")")")
+	done
+	kill "$S3_PID" 2>/dev/null || true
+	wait "$S3_PID" 2>/dev/null || true
+	# shellcheck disable=SC2059
+	printf "$fmt" N "S3 ingest s" "S3 CI step s" "dir CI step s" "requests" "bytes sent" "S3/dir"
+	local row
+	for row in "${rows[@]}"; do
+		IFS='|' read -r -a f <<<"$row"
+		# shellcheck disable=SC2059
+		printf "$fmt" "${f[@]}"
+	done
+	echo
+	echo "Goals:"
+	if [[ -n $ci1000 ]]; then
+		goal "CI step at N = 1000 under 0.5 s on loopback" "$(calc 'print (s <= 0.5) ? "y" : "n"' s="$ci1000")" "$ci1000 s"
+	fi
+	goal "at most 25 requests per CI step, whatever N" "$(calc 'print (r <= 25) ? "y" : "n"' r="$maxreq")" "at most $maxreq"
 }
 
 # tool_version CMD ARGS...: the first version number CMD prints, or "missing".

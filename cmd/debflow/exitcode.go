@@ -9,6 +9,7 @@ import (
 	"github.com/debflow/debflow/internal/compress"
 	"github.com/debflow/debflow/internal/debfile"
 	"github.com/debflow/debflow/repo"
+	"github.com/debflow/debflow/repo/storage/s3"
 	"github.com/debflow/debflow/signing"
 	"github.com/debflow/debflow/snapshot"
 )
@@ -33,6 +34,7 @@ func exitCode(err error) int {
 	case errors.Is(err, repo.ErrNoRepo), errors.Is(err, repo.ErrBadConfig):
 		return exitInput
 	case errors.Is(err, repo.ErrConflict), errors.Is(err, repo.ErrLockTimeout), errors.Is(err, snapshot.ErrOutOfOrder),
+		errors.Is(err, repo.ErrPreconditionFailed), errors.Is(err, s3.ErrNoConditionalWrites),
 		errors.Is(err, repo.ErrNotEmpty):
 		return exitConflict
 	case errors.Is(err, debfile.ErrInvalid), errors.Is(err, repo.ErrInput), errors.Is(err, repo.ErrChanged), errors.Is(err, repo.ErrBadSuiteName), errors.Is(err, repo.ErrBadComponent),

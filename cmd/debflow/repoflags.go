@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/debflow/debflow/repo"
+	"github.com/debflow/debflow/repo/storage"
 	"github.com/debflow/debflow/signing"
 )
 
@@ -15,10 +18,50 @@ func openStorage(g *globalOptions) (repo.Storage, error) {
 	if g.repo == "" {
 		return nil, usagef("no repository: give --repo DIR or set DEBFLOW_REPO")
 	}
-	if strings.Contains(g.repo, "://") {
-		return nil, usagef("--repo %s: only directories are supported", g.repo)
+	return openSpec("--repo", g.repo)
+}
+
+// openSpec opens a directory or an s3://BUCKET[/PREFIX] URL.
+func openSpec(flag, spec string) (repo.Storage, error) {
+	if storage.IsURL(spec) && !strings.HasPrefix(spec, "s3://") {
+		return nil, usagef("%s %s: give a directory or s3://BUCKET[/PREFIX]", flag, spec)
 	}
-	return repo.NewFS(g.repo)
+	st, err := storage.Open(context.Background(), spec)
+	if err != nil {
+		return nil, usagef("%s %s: %v", flag, spec, err)
+	}
+	if c, ok := st.(statser); ok {
+		statsMu.Lock()
+		opened = append(opened, c)
+		statsMu.Unlock()
+	}
+	return st, nil
+}
+
+// statser is a storage that counts its requests (S3).
+type statser interface {
+	String() string
+	Stats() (requests, bytesSent int64)
+}
+
+var (
+	statsMu sync.Mutex
+	opened  []statser
+)
+
+// printStorageStats prints, when DEBFLOW_S3_STATS=1, the requests each
+// object storage the command opened made and the bytes it sent (make bench
+// counts them).
+func printStorageStats(e env) {
+	statsMu.Lock()
+	defer statsMu.Unlock()
+	if e.getenv("DEBFLOW_S3_STATS") == "1" {
+		for _, c := range opened {
+			n, b := c.Stats()
+			fmt.Fprintf(e.stderr, "debflow: %s: %d requests, %d bytes sent\n", c, n, b)
+		}
+	}
+	opened = nil
 }
 
 // progress is where long-running work reports: stderr unless --quiet.

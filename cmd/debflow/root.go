@@ -125,6 +125,7 @@ run any command.`,
 		newListCmd(&g, e),
 		newSuiteCmd(&g, e),
 		newMirrorCmd(&g, e),
+		newCopyCmd(&g, e),
 	)
 	// Commands defined in other files that print no JSON. (A command
 	// file can also mark its own command with withoutJSON.)
@@ -154,6 +155,7 @@ func Execute(version string, args []string, e env) int {
 	root := newRootCmd(version, e)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
+	printStorageStats(e)
 	if err == nil {
 		return exitOK
 	}

@@ -18,6 +18,9 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/debflow/debflow/repo"
+	"github.com/debflow/debflow/repo/storage"
 )
 
 func newServeCmd(g *globalOptions, e env) *cobra.Command {
@@ -46,6 +49,13 @@ same job; see the README for what it needs.`,
 				return err
 			}
 			fmt.Fprintf(e.stderr, "serving %s at http://%s/\n", g.repo, ln.Addr())
+			if storage.IsURL(g.repo) {
+				st, err := openStorage(g)
+				if err != nil {
+					return err
+				}
+				return serveHandler(cmd.Context(), ln, storageFiles(st))
+			}
 			return serve(cmd.Context(), ln, g.repo)
 		},
 	}
@@ -61,8 +71,43 @@ func serve(ctx context.Context, ln net.Listener, dir string) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer root.Close()
+	return serveHandler(ctx, ln, treeHandler{root})
+}
+
+// storageFiles serves a storage's objects (a convenience proxy for a
+// bucket: devices should read the bucket or its CDN directly), with the
+// tree's rules: no dot files, nothing of .debflow/.
+func storageFiles(st repo.Storage) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		name, ok := treeName(r.URL.Path)
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		rc, err := st.Get(r.Context(), name)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) || errors.Is(err, repo.ErrBadName) {
+				http.NotFound(w, r)
+			} else {
+				http.Error(w, "storage error", http.StatusBadGateway)
+			}
+			return
+		}
+		defer rc.Close()
+		w.Header().Set("Content-Type", "application/octet-stream")
+		if r.Method == http.MethodGet {
+			io.Copy(w, rc)
+		}
+	})
+}
+
+func serveHandler(ctx context.Context, ln net.Listener, files http.Handler) error {
 	srv := &http.Server{
-		Handler:           treeHandler{root},
+		Handler:           files,
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	go func() {

@@ -1,0 +1,116 @@
+package s3_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/debflow/debflow/repo"
+	"github.com/debflow/debflow/repo/storage/s3"
+	"github.com/debflow/debflow/repo/storage/s3/s3test"
+	"github.com/debflow/debflow/repo/storagetest"
+)
+
+// TestStorageSuite runs the shared storage suite on versitygw, one bucket
+// and prefix per test.
+func TestStorageSuite(t *testing.T) {
+	srv := s3test.Start(t)
+	srv.Bucket(t, "suite")
+	var n atomic.Int32
+	storagetest.Run(t, func(t *testing.T) repo.Storage {
+		return srv.Open(t, fmt.Sprintf("s3://suite/t%d", n.Add(1)), s3.Options{LeaseTTL: 3 * 1e9})
+	})
+}
+
+func TestParseURL(t *testing.T) {
+	for _, tt := range []struct{ in, bucket, prefix, err string }{
+		{"s3://b", "b", "", ""},
+		{"s3://b/", "b", "", ""},
+		{"s3://b/x/y/", "b", "x/y", ""},
+		{"s3://", "", "", "no bucket"},
+		{"s3://b/../x", "", "", "invalid object name"},
+		{"/dir", "", "", "not an s3://"},
+	} {
+		b, p, err := s3.ParseURL(tt.in)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("ParseURL(%q) = %v, want an error with %q", tt.in, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || b != tt.bucket || p != tt.prefix {
+			t.Errorf("ParseURL(%q) = %q, %q, %v; want %q, %q", tt.in, b, p, err, tt.bucket, tt.prefix)
+		}
+	}
+}
+
+// TestConditionalPut: the compare-and-swap the commit point relies on.
+func TestConditionalPut(t *testing.T) {
+	srv := s3test.Start(t)
+	srv.Bucket(t, "cas")
+	st := srv.Open(t, "s3://cas", s3.Options{})
+	ctx := t.Context()
+	v1, err := st.PutIfVersion(ctx, ".debflow/suites/dev.json", strings.NewReader("1"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.PutIfVersion(ctx, ".debflow/suites/dev.json", strings.NewReader("other"), ""); !errors.Is(err, repo.ErrPreconditionFailed) {
+		t.Fatalf("a second create = %v, want ErrPreconditionFailed", err)
+	}
+	data, v, err := st.GetVersion(ctx, ".debflow/suites/dev.json")
+	if err != nil || v != v1 || string(data) != "1" {
+		t.Fatalf("GetVersion = %q, %q, %v; want %q, %q", data, v, err, "1", v1)
+	}
+	v2, err := st.PutIfVersion(ctx, ".debflow/suites/dev.json", strings.NewReader("2"), v1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.PutIfVersion(ctx, ".debflow/suites/dev.json", strings.NewReader("stale"), v1); !errors.Is(err, repo.ErrPreconditionFailed) || !strings.Contains(err.Error(), "s3://cas/.debflow/suites/dev.json") {
+		t.Fatalf("a put on a stale version = %v, want ErrPreconditionFailed naming the object", err)
+	}
+	if data, v, _ := st.GetVersion(ctx, ".debflow/suites/dev.json"); string(data) != "2" || v != v2 {
+		t.Errorf("after the refused put: %q, %q; want %q, %q", data, v, "2", v2)
+	}
+	if _, _, err := st.GetVersion(ctx, "missing"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("GetVersion of a missing object = %v", err)
+	}
+	_ = bytes.MinRead
+}
+
+// TestLeaseTakeover: a publisher killed while holding the lease (it no
+// longer renews it) delays the next one by one lease length, no more.
+func TestLeaseTakeover(t *testing.T) {
+	srv := s3test.Start(t)
+	srv.Bucket(t, "lease")
+	st := srv.Open(t, "s3://lease/p", s3.Options{LeaseTTL: 2 * time.Second})
+	if err := s3.WriteDeadLease(t.Context(), st, "killed publisher", 2*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	var waited []string
+	start := time.Now()
+	unlock, err := st.Lock(t.Context(), "next", func(h string, _ time.Time) { waited = append(waited, h) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < 1500*time.Millisecond || d > 5*time.Second {
+		t.Errorf("took over a dead lease of 2s after %v", d)
+	}
+	if len(waited) == 0 || waited[0] != "killed publisher" {
+		t.Errorf("waiting reports %q, want the dead holder", waited)
+	}
+	// A live holder renews its lease: nobody takes it over.
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if _, err := st.Lock(ctx, "second", nil); !errors.Is(err, repo.ErrLockTimeout) || !strings.Contains(err.Error(), "next") {
+		t.Errorf("Lock while a live holder renews its lease = %v, want a timeout naming the holder", err)
+	}
+	if err := unlock(); err != nil {
+		t.Fatal(err)
+	}
+}
