@@ -419,3 +419,37 @@ func TestMirrorIgnoreSignatures(t *testing.T) {
 		t.Errorf("mirror without keyring: err = %v, want ErrInput", err)
 	}
 }
+
+// TestMirrorReleaseAndDetachedSignature: an upstream without InRelease is
+// read from Release and Release.gpg, and a Release.gpg that does not
+// verify is refused with the tree unchanged.
+func TestMirrorReleaseAndDetachedSignature(t *testing.T) {
+	up := newUpstream(t)
+	up.add("main", testkit.Deb{Name: "hello", Version: "1.0"})
+	if err := os.Remove(filepath.Join(up.dir, "dists/stable/InRelease")); err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t)
+	f.mustPublish(repo.PublishOptions{}, f.deb("fleet", "1.0", "amd64"))
+	f.createMirror(repo.Mirror{Name: "up", URL: up.url, Suite: "stable", Architectures: []string{"amd64"}, Keyring: string(up.pubkey)})
+	if _, err := f.updateMirror("up"); err != nil {
+		t.Fatalf("update from Release + Release.gpg: %v", err)
+	}
+	if got := f.keysOf("up", "main", "amd64"); len(got) != 1 || got[0] != "hello_1.0_amd64" {
+		t.Fatalf("mirror holds %v", got)
+	}
+	up.add("main", testkit.Deb{Name: "hello", Version: "2.0"})
+	os.Remove(filepath.Join(up.dir, "dists/stable/InRelease"))
+	before := testkit.TreeHash(t, f.root)
+	restore := up.tamper("dists/stable/Release", func(b []byte) []byte { return append(b, "X-Extra: tampered\n"...) })
+	if _, err := f.updateMirror("up"); err == nil || !strings.Contains(err.Error(), "Release") {
+		t.Fatalf("a Release that does not match Release.gpg: %v, want an error naming it", err)
+	}
+	if testkit.TreeHash(t, f.root) != before {
+		t.Fatal("a refused update changed the tree")
+	}
+	restore()
+	if _, err := f.updateMirror("up"); err != nil {
+		t.Fatal(err)
+	}
+}
