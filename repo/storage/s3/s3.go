@@ -33,6 +33,7 @@ package s3
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -435,21 +436,49 @@ func (s *Store) Empty(ctx context.Context) (bool, error) {
 }
 
 // GetVersion implements repo.ConditionalStorage: the object's content and
-// its ETag.
+// its ETag, which the compare-and-swap of the commit point relies on.
+//
+// A server may answer a GET that races an overwrite with the new ETag and
+// the old body (versitygw does: its metadata and data are read apart). A
+// compare-and-swap on that ETag would then replace a record this command
+// never read, and lose another publisher's packages. So when the ETag is a
+// plain MD5 (a single-part upload without SSE-KMS, which is how records are
+// written) it must be the MD5 of the body, or the object is read again.
 func (s *Store) GetVersion(ctx context.Context, name string) ([]byte, string, error) {
 	if err := s.checkName(name); err != nil {
 		return nil, "", err
 	}
-	out, err := s.client.GetObject(ctx, &s3sdk.GetObjectInput{Bucket: &s.bucket, Key: aws.String(s.key(name))})
-	if err != nil {
-		return nil, "", s.wrap("get", name, err)
+	for attempt := 0; ; attempt++ {
+		out, err := s.client.GetObject(ctx, &s3sdk.GetObjectInput{Bucket: &s.bucket, Key: aws.String(s.key(name))})
+		if err != nil {
+			return nil, "", s.wrap("get", name, err)
+		}
+		data, err := io.ReadAll(out.Body)
+		out.Body.Close()
+		if err != nil {
+			return nil, "", fmt.Errorf("reading %s: %w", s.describe(name), err)
+		}
+		etag := aws.ToString(out.ETag)
+		if etagMatches(etag, data) {
+			return data, etag, nil
+		}
+		if attempt == 10 {
+			return nil, "", fmt.Errorf("reading %s: the ETag %s is not the MD5 of the content the server sent, ten times in a row", s.describe(name), etag)
+		}
+		time.Sleep(time.Duration(attempt+1) * 20 * time.Millisecond)
 	}
-	defer out.Body.Close()
-	data, err := io.ReadAll(out.Body)
-	if err != nil {
-		return nil, "", fmt.Errorf("reading %s: %w", s.describe(name), err)
+}
+
+// etagMatches reports whether an ETag can be the version of data: an ETag
+// that is a plain MD5 must be data's; others (multipart, SSE-KMS) cannot
+// be checked and are taken as they are.
+func etagMatches(etag string, data []byte) bool {
+	hexsum := strings.Trim(etag, `"`)
+	if len(hexsum) != 32 || strings.Trim(strings.ToLower(hexsum), "0123456789abcdef") != "" {
+		return true
 	}
-	return data, aws.ToString(out.ETag), nil
+	sum := md5.Sum(data)
+	return strings.EqualFold(hexsum, hex.EncodeToString(sum[:]))
 }
 
 // PutIfVersion implements repo.ConditionalStorage: If-Match on version, or
