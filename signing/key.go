@@ -96,11 +96,16 @@ var _ Signer = (*Key)(nil)
 // "Name <email>" or "Name (comment) <email>". now is its creation time:
 // signatures dated before it are refused, by gpgv and by this package.
 func Generate(uid string, algo Algorithm, now time.Time) (*Key, error) {
+	return generate(uid, algo, now, 0)
+}
+
+func generate(uid string, algo Algorithm, now time.Time, lifetime time.Duration) (*Key, error) {
 	name, comment, email, err := parseUserID(uid)
 	if err != nil {
 		return nil, err
 	}
 	config := signConfig(now)
+	config.KeyLifetimeSecs = lifetimeSecs(lifetime)
 	switch algo {
 	case Ed25519:
 		config.Algorithm = packet.PubKeyAlgoEdDSA

@@ -18,7 +18,10 @@ import (
 func exitCode(err error) int {
 	var usage usageError
 	var verify errVerify
+	var check checkExit
 	switch {
+	case errors.As(err, &check):
+		return int(check.state) // the monitoring-plugin convention: 1, 2, 3
 	case errors.As(err, &verify), errors.Is(err, repo.ErrUpstreamVerify):
 		return exitVerify
 	case errors.Is(err, errBadValue):
