@@ -335,6 +335,10 @@ func (c *checker) stages(ctx context.Context, cfg Config, rels map[string]*Relea
 				c.add("soak", s.Stage, CheckOK, "%s has served %s for %s", s.Stage, s.Serves, roundDuration(age))
 			}
 		}
+		if s.VerdictRequired && next.Serves != s.Serves && s.Verdict == nil && time.Duration(s.SoakElapsed) >= time.Duration(s.SoakRequired) {
+			c.add("verdict", s.Stage, CheckWarning, "%s has soaked %s in %s (%s required by %s) but has no verdict: record one with debflow verdict %s --stage %s (--pass|--fail)",
+				s.Serves, roundDuration(time.Duration(s.SoakElapsed)), s.Stage, time.Duration(s.SoakRequired), next.Stage, s.Serves, s.Stage)
+		}
 	}
 	return nil
 }

@@ -36,7 +36,7 @@ func exitCode(err error) int {
 		return exitConflict
 	case errors.Is(err, repo.ErrNoRepo), errors.Is(err, repo.ErrBadConfig):
 		return exitInput
-	case errors.Is(err, repo.ErrConflict), errors.Is(err, repo.ErrLockTimeout), errors.Is(err, snapshot.ErrOutOfOrder),
+	case errors.Is(err, repo.ErrConflict), errors.Is(err, repo.ErrLockTimeout), errors.Is(err, snapshot.ErrOutOfOrder), errors.Is(err, snapshot.ErrGateClosed),
 		errors.Is(err, repo.ErrPreconditionFailed), errors.Is(err, s3.ErrNoConditionalWrites),
 		errors.Is(err, repo.ErrNotEmpty):
 		return exitConflict

@@ -127,6 +127,8 @@ run any command.`,
 		newMirrorCmd(&g, e),
 		newCopyCmd(&g, e),
 		newCheckCmd(&g, e),
+		newStageCmd(&g, e),
+		newVerdictCmd(&g, e),
 	)
 	// Commands defined in other files that print no JSON. (A command
 	// file can also mark its own command with withoutJSON.)
