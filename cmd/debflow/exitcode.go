@@ -54,7 +54,8 @@ func exitCode(err error) int {
 		errors.Is(err, signing.ErrNotSecretKey),
 		errors.Is(err, signing.ErrPassphrase),
 		errors.Is(err, signing.ErrUnusableKey),
-		errors.Is(err, signing.ErrWeakKey):
+		errors.Is(err, signing.ErrWeakKey),
+		errors.Is(err, signing.ErrKeyExpired), errors.Is(err, signing.ErrKeyRevoked), errors.Is(err, signing.ErrCannotSign):
 		return exitKey
 	case errors.Is(err, build.ErrSpec),
 		errors.Is(err, compress.ErrUnknownFormat):
