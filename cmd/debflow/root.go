@@ -130,6 +130,7 @@ run any command.`,
 		newCheckCmd(&g, e),
 		newStageCmd(&g, e),
 		newVerdictCmd(&g, e),
+		newKeyringPackageCmd(&g, e),
 	)
 	// Commands defined in other files that print no JSON. (A command
 	// file can also mark its own command with withoutJSON.)
