@@ -19,6 +19,9 @@ func newStageCmd(g *globalOptions, e env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "stage",
 		Short: "Configure what a stage requires before it takes a snapshot (the gate)",
+		Long: `Stage groups the commands that configure stages. 'stage set' changes the
+"gates" of .debflow/config.json, and nothing that devices see.`,
+		Example: `  debflow stage set production --soak 48h --require-verdict`,
 	}
 	cmd.AddCommand(newStageSetCmd(g, e))
 	return cmd
