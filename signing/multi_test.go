@@ -52,6 +52,9 @@ func TestSignersEachKeyAloneVerifies(t *testing.T) {
 		if _, fp, err := k.Keyring().VerifyClearsigned(in.Bytes()); err != nil || fp != k.Fingerprint() {
 			t.Errorf("VerifyClearsigned with %s alone: %s %v", k.Fingerprint(), fp, err)
 		}
+		if fp, err := k.Keyring().VerifyDetached(strings.NewReader(release), det.Bytes()); err != nil || fp != k.Fingerprint() {
+			t.Errorf("VerifyDetached with %s alone: %s %v", k.Fingerprint(), fp, err)
+		}
 	}
 }
 

@@ -75,6 +75,12 @@ func TestSeveralSigners(t *testing.T) {
 		}
 	}
 
+	for _, ring := range []string{oldRing, newRing} {
+		if code, out, errOut := stageRun(t, "--repo", root, "verify", "--keyring", ring); code != 0 {
+			t.Errorf("verify --keyring %s of a two-signer repository: %d %s %s", filepath.Base(ring), code, out, errOut)
+		}
+	}
+
 	// sources with both keyrings: Signed-By embeds both keys.
 	code, out, errOut := stageRun(t, "--repo", root, "sources", "--url", "http://apt.example.org/fleet", "--stage", "development", "--keyring", oldRing, "--keyring", newRing)
 	if code != 0 {
