@@ -26,6 +26,14 @@ type ProposeRequest struct {
 	// CreateFile allows a File that does not exist on Base yet (a new
 	// stage); without it such a File is refused as a likely typo.
 	CreateFile bool
+	// Stage is the stage Base declares; default Base.
+	Stage string
+}
+
+// gateDescriber is a repository that can describe a stage's gate
+// (*repo.Repo can); Propose mentions the gate in the pull request body.
+type gateDescriber interface {
+	DescribeGate(ctx context.Context, stage, snap string) (string, error)
 }
 
 // ProposeReport says what Propose did.
@@ -89,6 +97,15 @@ func Propose(ctx context.Context, gh *Client, r ProposeRepo, req ProposeRequest)
 		return nil, fmt.Errorf("%s on %s: %w", req.File, req.Base, err)
 	}
 	p.Changes, p.DiffErr = diffServed(ctx, r, p.Previous, req.Snapshot)
+	if g, ok := r.(gateDescriber); ok {
+		stage := req.Stage
+		if stage == "" {
+			stage = req.Base
+		}
+		if p.Gate, err = g.DescribeGate(ctx, stage, req.Snapshot); err != nil {
+			return nil, err
+		}
+	}
 
 	rep.Branch = req.Branch
 	if rep.Branch == "" {

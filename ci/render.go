@@ -1,6 +1,7 @@
 package ci
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -62,7 +63,45 @@ func (o PromoteOutcome) StatusDescription() string {
 // downgraded on the stage.
 func PromoteComment(o PromoteOutcome) string {
 	var b strings.Builder
+	var gate *snapshot.GateError
 	switch {
+	case o.Result == nil && errors.As(o.Refused, &gate):
+		fmt.Fprintf(&b, "### debflow did not promote %s to %s: its gate is closed\n\n", code(o.Stage), code(o.Snapshot))
+		fmt.Fprintf(&b, "%s takes a snapshot only after %s has served it for %s", code(o.Stage), code(gate.Previous), gate.Gate.Soak)
+		if gate.Gate.RequireVerdict {
+			b.WriteString(" and has a passing verdict for it")
+		}
+		b.WriteString(". Missing:\n\n")
+		if gate.SoakLeft > 0 {
+			fmt.Fprintf(&b, "- soak time: %s has served it for %s, **%s left**\n", code(gate.Previous), gate.Soaked, gate.SoakLeft)
+		}
+		if gate.NoVerdict {
+			fmt.Fprintf(&b, "- a verdict: none recorded (`debflow verdict %s --stage %s --pass`)\n", o.Snapshot, gate.Previous)
+		}
+		if gate.Failed != nil {
+			fmt.Fprintf(&b, "- a passing verdict: it failed (by %s at %s)", gate.Failed.By, gate.Failed.When)
+			if gate.Failed.Note != "" {
+				fmt.Fprintf(&b, ": %q", gate.Failed.Note)
+			}
+			b.WriteString("\n")
+		}
+		b.WriteString("\n")
+		if o.Serving != "" {
+			fmt.Fprintf(&b, "Nothing changed: %s still serves %s. ", code(o.Stage), code(o.Serving))
+		} else {
+			fmt.Fprintf(&b, "Nothing changed on %s. ", code(o.Stage))
+		}
+		if gate.SoakLeft > 0 && gate.Failed == nil {
+			fmt.Fprintf(&b, "Re-run this merge job in %s or later", gate.SoakLeft)
+			if gate.NoVerdict {
+				b.WriteString(", once the verdict is recorded")
+			}
+			b.WriteString(".\n")
+		} else if gate.Failed == nil {
+			b.WriteString("Re-run this merge job once the verdict is recorded.\n")
+		} else {
+			b.WriteString("Revert this pull request, or override the gate with `debflow promote --force` (recorded in the history).\n")
+		}
 	case o.Result == nil:
 		fmt.Fprintf(&b, "### debflow did not promote %s to %s\n\n", code(o.Stage), code(o.Snapshot))
 		fmt.Fprintf(&b, "> %s\n\n", firstLine(o.Refused))
@@ -119,6 +158,9 @@ type Proposal struct {
 	Info     repo.SnapshotInfo
 	Changes  []snapshot.Change // from Previous (or nothing) to Snapshot
 	DiffErr  error             // why Changes could not be computed
+	// Gate says what the stage's gate requires and where the snapshot
+	// stands ("" when the stage has no gate).
+	Gate string
 }
 
 // ProposalTitle is the pull request's title.
@@ -152,6 +194,9 @@ func ProposalBody(p Proposal) string {
 		fmt.Fprintf(&b, "- made from snapshot %s with %s picked from %s\n", code(i.Base), strings.Join(picks, ", "), code(i.Source))
 	}
 	fmt.Fprintf(&b, "- %d packages\n\n", i.Packages)
+	if p.Gate != "" {
+		fmt.Fprintf(&b, "#### Gate\n\n%s The merge job refuses the promotion, and says so here, until the gate opens.\n\n", p.Gate)
+	}
 	writeChanges(&b, orNothing(p.Previous), p.Snapshot, p.Changes, p.DiffErr)
 	b.WriteString("\n" + commentMarker + "\n")
 	return b.String()

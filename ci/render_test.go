@@ -73,6 +73,19 @@ func TestGoldenPromoteComment(t *testing.T) {
 			o.Refused = fmt.Errorf("%w: 2026-01-02 has never been in canary, which comes before production", snapshot.ErrOutOfOrder)
 			o.Serving = "2026-01-01"
 		}),
+		"gate-soak": with(base, func(o *PromoteOutcome) {
+			o.Stage = "production"
+			o.Refused = &snapshot.GateError{Stage: "production", Previous: "canary", Snapshot: "2026-01-02",
+				Gate: snapshot.Gate{Soak: 48 * time.Hour, RequireVerdict: true}, Soaked: 10 * time.Hour, SoakLeft: 38 * time.Hour, NoVerdict: true}
+			o.Serving = "2026-01-01"
+		}),
+		"gate-failed": with(base, func(o *PromoteOutcome) {
+			o.Stage = "production"
+			o.Refused = &snapshot.GateError{Stage: "production", Previous: "canary", Snapshot: "2026-01-02",
+				Gate: snapshot.Gate{Soak: 48 * time.Hour, RequireVerdict: true}, Soaked: 50 * time.Hour,
+				Failed: &snapshot.Verdict{Note: "boot loop on rev B boards", By: "rig-3", When: "2026-01-03T08:00:00Z"}}
+			o.Serving = "2026-01-01"
+		}),
 	} {
 		t.Run(name, func(t *testing.T) {
 			golden(t, "comment-"+name+".md", PromoteComment(o))
@@ -111,7 +124,8 @@ func TestGoldenProposalBody(t *testing.T) {
 		"frozen": {Snapshot: "2026-01-02", Base: "canary", File: "stages/canary.yaml", Previous: "2026-01-01", Changes: sampleChanges,
 			Info: repo.SnapshotInfo{Created: created, Source: "development", SourceGeneration: 12, Packages: 40}},
 		"pick": {Snapshot: "2026-01-02.02", Base: "production", File: "production.yaml", Previous: "2026-01-01", Changes: sampleChanges[:1],
-			Info: repo.SnapshotInfo{Created: created, Source: "development", Base: "2026-01-01", Picks: []string{"hello=1.1", "tool=2.9"}, Packages: 40}},
+			Info: repo.SnapshotInfo{Created: created, Source: "development", Base: "2026-01-01", Picks: []string{"hello=1.1", "tool=2.9"}, Packages: 40},
+			Gate: "production takes a snapshot only after canary has served it for 48h0m0s and has a passing verdict for it (debflow verdict). Now: canary has served it for 10h0m0s of the 48h0m0s soak time, 38h0m0s left; no verdict for it in canary."},
 		"new-file": {Snapshot: "2026-01-02", Base: "canary", File: "canary.yaml", Changes: []snapshot.Change{},
 			Info: repo.SnapshotInfo{Source: "development", SourceGeneration: 3}, DiffErr: errors.New("cannot read")},
 	} {

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/debflow/debflow/signing"
 )
 
 // ErrWrongKey: the command would sign with a key the repository does not
@@ -14,8 +16,8 @@ import (
 var ErrWrongKey = errors.New("not one of the repository's signing keys")
 
 // checkSigner runs under the lock before a signing command writes
-// anything. The first signing command records its key's fingerprint; a key
-// the configuration does not list is refused, so that a wrong CI secret
+// anything. The first signing command records its keys' fingerprints; a
+// key (any of several) the configuration does not list is refused, so that a wrong CI secret
 // never re-signs the repository (devices would refuse every update).
 func (r *Repo) checkSigner(ctx context.Context) error {
 	if r.signer == nil {
@@ -28,20 +30,35 @@ func (r *Repo) checkSigner(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	fp := r.signer.Fingerprint()
-	if slices.Contains(cfg.SigningKeys, fp) {
+	fps := signerFingerprints(r.signer)
+	var unknown []string
+	for _, fp := range fps {
+		if !slices.Contains(cfg.SigningKeys, fp) {
+			unknown = append(unknown, fp)
+		}
+	}
+	if len(unknown) == 0 {
 		return nil
 	}
 	if len(cfg.SigningKeys) > 0 {
 		return fmt.Errorf("key %s: %w (%s); if devices trust it, run `debflow key add` first",
-			fp, ErrWrongKey, strings.Join(cfg.SigningKeys, ", "))
+			strings.Join(unknown, ", "), ErrWrongKey, strings.Join(cfg.SigningKeys, ", "))
 	}
-	cfg.SigningKeys = []string{fp}
+	cfg.SigningKeys = fps
 	if err := writeJSON(ctx, r.st, configName, &cfg); err != nil {
 		return fmt.Errorf("recording the signing key: %w", err)
 	}
-	fmt.Fprintf(r.log, "recorded %s as this repository's signing key\n", fp)
+	fmt.Fprintf(r.log, "recorded %s as this repository's signing key\n", strings.Join(fps, ", "))
 	return nil
+}
+
+// signerFingerprints lists the keys a signer signs with: every key of a
+// signing.Signers, else its one key.
+func signerFingerprints(s signing.Signer) []string {
+	if m, ok := s.(interface{ Fingerprints() []string }); ok {
+		return m.Fingerprints()
+	}
+	return []string{s.Fingerprint()}
 }
 
 // KeyChange says what AddKey or RetireKey did.

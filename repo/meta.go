@@ -48,6 +48,9 @@ type Config struct {
 	// records its key; another key is refused until `debflow key add`
 	// names it, so that a wrong CI secret never re-signs the repository.
 	SigningKeys []string `json:"signing_keys,omitempty"`
+	// Gates maps a stage to what it requires of a snapshot in the stage
+	// before it (`debflow stage set`): see StageGate.
+	Gates map[string]StageGate `json:"gates,omitempty"`
 }
 
 // DefaultConfig is the configuration of a new repository, with the Origin
@@ -381,6 +384,9 @@ func (c Config) Validate() error {
 		if len(fp) != 40 && len(fp) != 64 || strings.Trim(fp, "0123456789ABCDEF") != "" {
 			return bad("signing_keys: %q is not a fingerprint (40 or 64 upper-case hex digits)", fp)
 		}
+	}
+	if err := validateGates(c); err != nil {
+		return bad("%v", err)
 	}
 	return nil
 }

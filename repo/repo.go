@@ -121,7 +121,7 @@ func (r *Repo) lockedCreate(ctx context.Context, timeout time.Duration, newCfg *
 			cfg = *newCfg
 		}
 		if r.signer != nil && len(cfg.SigningKeys) == 0 {
-			cfg.SigningKeys = []string{r.signer.Fingerprint()}
+			cfg.SigningKeys = signerFingerprints(r.signer)
 		}
 		if err := cfg.Validate(); err != nil {
 			return err

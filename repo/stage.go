@@ -44,6 +44,8 @@ type PromoteResult struct {
 	NoOp     bool   `json:"noop,omitempty"`
 	Rollback bool   `json:"rollback,omitempty"` // Snapshot is older than Previous
 	Forced   bool   `json:"forced,omitempty"`
+	// ForcedGate is what --force overrode of the stage's gate.
+	ForcedGate string `json:"forced_gate,omitempty"`
 }
 
 // Promote makes a stage serve a snapshot, unmodified: the stage's index
@@ -99,17 +101,26 @@ func (r *Repo) Promote(ctx context.Context, snap, stage string, opts PromoteOpti
 		if err != nil {
 			return err
 		}
-		d, err := snapshot.DecidePromotion(snapshot.PromotionRequest{
+		req := snapshot.PromotionRequest{
 			Stages: cfg.Stages, To: stage, Snapshot: snap, Serving: st.state.Serves,
-			History: history, Compare: order, Force: opts.Force,
-		})
+			History: history, Compare: order, Force: opts.Force, Now: r.now(),
+		}
+		if g, ok := cfg.Gates[stage]; ok {
+			req.Gate = g.gate()
+			if i := slices.Index(cfg.Stages, stage); i > 1 {
+				if req.Verdict, err = r.verdict(ctx, cfg.Stages[i-1], snap); err != nil {
+					return err
+				}
+			}
+		}
+		d, err := snapshot.DecidePromotion(req)
 		if err != nil {
 			return err
 		}
 		if st.exists && st.state.Kind != KindStage {
 			return fmt.Errorf("%w: %s is a %s suite, not a stage", ErrConflict, stage, st.state.Kind)
 		}
-		res = &PromoteResult{Stage: stage, Snapshot: snap, Previous: st.state.Serves, NoOp: d.NoOp, Rollback: d.Rollback, Forced: d.Forced}
+		res = &PromoteResult{Stage: stage, Snapshot: snap, Previous: st.state.Serves, NoOp: d.NoOp, Rollback: d.Rollback, Forced: d.Forced, ForcedGate: d.ForcedGate}
 		if d.NoOp {
 			return nil
 		}
@@ -146,7 +157,7 @@ func (r *Repo) Promote(ctx context.Context, snap, stage string, opts PromoteOpti
 		}
 		// The history entry is part of the record that commit writes: it
 		// counts exactly when the promotion does.
-		entry := snapshot.Promotion{Snapshot: snap, Previous: res.Previous, Rollback: d.Rollback, Forced: d.Forced, When: r.now().UTC().Format(time.RFC3339), By: by}
+		entry := snapshot.Promotion{Snapshot: snap, Previous: res.Previous, Rollback: d.Rollback, Forced: d.Forced, ForcedGate: d.ForcedGate, When: r.now().UTC().Format(time.RFC3339), By: by}
 		st.state.Serves = snap
 		st.state.History = append(slices.Clip(history[stage]), entry)
 		if err := r.commit(ctx, cfg, st, files, validFor, edit); err != nil {
@@ -313,6 +324,16 @@ type StageStatus struct {
 	// changes the stage (promoting to it or to the stage after it,
 	// refresh) completes it.
 	Pending string `json:"pending,omitempty"`
+	// Gate is what the stage requires of the stage before it.
+	Gate *StageGate `json:"gate,omitempty"`
+	// Verdict is the stage's verdict for the snapshot it serves.
+	Verdict *snapshot.Verdict `json:"verdict,omitempty"`
+	// SoakElapsed is how long the stage has served its snapshot;
+	// SoakRequired is how long the next stage's gate wants it to.
+	SoakElapsed  Duration `json:"soak_elapsed,omitempty"`
+	SoakRequired Duration `json:"soak_required,omitempty"`
+	// VerdictRequired: the next stage's gate wants a passing verdict.
+	VerdictRequired bool `json:"verdict_required,omitempty"`
 }
 
 // Status lists every stage with what it serves and since when: what
@@ -341,6 +362,20 @@ func (r *Repo) Status(ctx context.Context) ([]StageStatus, error) {
 			}
 			if h := v.history; len(h) > 0 && v.serves != "" && h[len(h)-1].Snapshot == v.serves {
 				ss.Since = h[len(h)-1].When
+			}
+			if v.serves != "" && i > 0 {
+				ss.SoakElapsed = Duration(snapshot.Soaked(v.history, v.serves, r.now()).Truncate(time.Second))
+				if ss.Verdict, err = r.verdict(ctx, name, v.serves); err != nil {
+					return nil, err
+				}
+			}
+		}
+		if g, ok := cfg.Gates[name]; ok {
+			ss.Gate = &g
+		}
+		if i+1 < len(cfg.Stages) {
+			if g, ok := cfg.Gates[cfg.Stages[i+1]]; ok {
+				ss.SoakRequired, ss.VerdictRequired = g.Soak, g.RequireVerdict
 			}
 		}
 		out = append(out, ss)

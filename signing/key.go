@@ -58,6 +58,11 @@ var (
 	// ErrWeakKey is wrapped when a key is too weak to sign: RSA under
 	// MinRSABits bits, which modern GnuPG and apt no longer accept.
 	ErrWeakKey = errors.New("signing: key too weak")
+	// ErrKeyExpired, ErrKeyRevoked and ErrCannotSign: ParseKey refuses a
+	// key that devices would not accept signatures from.
+	ErrKeyExpired = errors.New("signing: key expired")
+	ErrKeyRevoked = errors.New("signing: key revoked")
+	ErrCannotSign = errors.New("signing: key cannot sign")
 	// ErrKeyExists is returned, wrapped with the file name, when
 	// WriteSecretFile would overwrite a file.
 	ErrKeyExists = errors.New("signing: key file exists already")
@@ -96,11 +101,16 @@ var _ Signer = (*Key)(nil)
 // "Name <email>" or "Name (comment) <email>". now is its creation time:
 // signatures dated before it are refused, by gpgv and by this package.
 func Generate(uid string, algo Algorithm, now time.Time) (*Key, error) {
+	return generate(uid, algo, now, 0)
+}
+
+func generate(uid string, algo Algorithm, now time.Time, lifetime time.Duration) (*Key, error) {
 	name, comment, email, err := parseUserID(uid)
 	if err != nil {
 		return nil, err
 	}
 	config := signConfig(now)
+	config.KeyLifetimeSecs = lifetimeSecs(lifetime)
 	switch algo {
 	case Ed25519:
 		config.Algorithm = packet.PubKeyAlgoEdDSA
@@ -184,9 +194,16 @@ func ParseKey(data, passphrase []byte) (*Key, error) {
 	}
 	e := el[0]
 	fpr := fingerprint(e.PrimaryKey)
-	sk, ok := e.SigningKey(time.Now())
+	now := time.Now()
+	if e.Revoked(now) {
+		return nil, fmt.Errorf("%w: key %s is revoked; devices refuse its signatures", ErrKeyRevoked, fpr)
+	}
+	if exp := entityExpiry(e); !exp.IsZero() && !now.Before(exp) {
+		return nil, fmt.Errorf("%w: key %s expired at %s; devices refuse its signatures", ErrKeyExpired, fpr, exp.UTC().Format(time.RFC3339))
+	}
+	sk, ok := e.SigningKey(now)
 	if !ok {
-		return nil, fmt.Errorf("signing: key %s has no usable signing key (expired, revoked, or not allowed to sign)", fpr)
+		return nil, fmt.Errorf("%w: key %s has no key that may sign (its subkeys are expired, revoked, or only certify or encrypt)", ErrCannotSign, fpr)
 	}
 	if sk.PrivateKey == nil || sk.PrivateKey.Dummy() {
 		return nil, fmt.Errorf("%w: key %s", ErrNotSecretKey, fpr)

@@ -135,6 +135,18 @@ func issuers(sig []byte) string {
 	return "key " + strings.Join(ids, ", ")
 }
 
+// Binary returns the keyring's public keys as a binary keyring, the form
+// apt reads from /usr/share/keyrings/NAME.gpg and gpgv --keyring reads.
+func (kr *Keyring) Binary() ([]byte, error) {
+	var b bytes.Buffer
+	for _, e := range kr.entities {
+		if err := e.Serialize(&b); err != nil {
+			return nil, fmt.Errorf("signing: writing keyring: %w", err)
+		}
+	}
+	return b.Bytes(), nil
+}
+
 // Armored returns the keyring's public keys as one armored block, the form
 // a deb822 Signed-By field embeds.
 func (kr *Keyring) Armored() ([]byte, error) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // DefaultStages is the path every package travels: development is fed by
@@ -23,8 +24,11 @@ type Promotion struct {
 	Previous string `json:"previous,omitempty"` // what the stage served before
 	Rollback bool   `json:"rollback,omitempty"` // Snapshot is older than Previous
 	Forced   bool   `json:"forced,omitempty"`   // the order rule was overridden
-	When     string `json:"when"`               // RFC 3339, UTC
-	By       string `json:"by,omitempty"`       // who or what promoted (CI job, user)
+	// ForcedGate says what a forced promotion overrode of the stage's
+	// gate ("" when the gate was open or there is none).
+	ForcedGate string `json:"forced_gate,omitempty"`
+	When       string `json:"when"`         // RFC 3339, UTC
+	By         string `json:"by,omitempty"` // who or what promoted (CI job, user)
 }
 
 // Decision is what promoting a snapshot to a stage amounts to.
@@ -32,6 +36,8 @@ type Decision struct {
 	NoOp     bool // the stage serves the snapshot already
 	Rollback bool // the snapshot is older than the one the stage serves
 	Forced   bool // allowed only because of --force
+	// ForcedGate is what Force overrode of the stage's gate.
+	ForcedGate string
 }
 
 // PromotionRequest is what DecidePromotion decides on. Everything in it
@@ -49,6 +55,12 @@ type PromotionRequest struct {
 	// means CompareNames.
 	Compare func(a, b string) int
 	Force   bool
+	// Gate is To's gate (nil: none); Verdict is the verdict of the stage
+	// before To for Snapshot (nil: none); Now is the time the soak is
+	// measured at.
+	Gate    *Gate
+	Verdict *Verdict
+	Now     time.Time
 }
 
 // CompareNames orders snapshot names by the time they stand for: default
@@ -85,7 +97,33 @@ func ValidStages(stages []string) error {
 //   - A promotion to a snapshot older than the one served (in the order of
 //     Compare) is a rollback, and nothing else is: a promotion back to a
 //     newer snapshot the stage served before is not.
+//   - A stage with a Gate takes a snapshot only when the stage before it
+//     has served it for the soak time and, if required, has a passing
+//     verdict for it (a *GateError otherwise). Force overrides this too,
+//     and the decision says what it overrode.
 func DecidePromotion(req PromotionRequest) (Decision, error) {
+	d, err := decideOrder(req)
+	if err != nil || d.NoOp || req.Gate == nil {
+		return d, err
+	}
+	i := slices.Index(req.Stages, req.To)
+	if i < 2 {
+		return d, nil
+	}
+	prev := req.Stages[i-1]
+	ge := EvaluateGate(GateRequest{Stage: req.To, Previous: prev, Snapshot: req.Snapshot, Gate: *req.Gate,
+		History: req.History[prev], Verdict: req.Verdict, Now: req.Now})
+	switch {
+	case ge == nil:
+		return d, nil
+	case !req.Force:
+		return Decision{}, ge
+	}
+	d.Forced, d.ForcedGate = true, ge.Missing()
+	return d, nil
+}
+
+func decideOrder(req PromotionRequest) (Decision, error) {
 	stages, to, snap := req.Stages, req.To, req.Snapshot
 	i := slices.Index(stages, to)
 	switch {

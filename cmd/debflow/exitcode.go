@@ -18,7 +18,10 @@ import (
 func exitCode(err error) int {
 	var usage usageError
 	var verify errVerify
+	var check checkExit
 	switch {
+	case errors.As(err, &check):
+		return int(check.state) // the monitoring-plugin convention: 1, 2, 3
 	case errors.As(err, &verify), errors.Is(err, repo.ErrUpstreamVerify):
 		return exitVerify
 	case errors.Is(err, errBadValue):
@@ -33,7 +36,7 @@ func exitCode(err error) int {
 		return exitConflict
 	case errors.Is(err, repo.ErrNoRepo), errors.Is(err, repo.ErrBadConfig):
 		return exitInput
-	case errors.Is(err, repo.ErrConflict), errors.Is(err, repo.ErrLockTimeout), errors.Is(err, snapshot.ErrOutOfOrder),
+	case errors.Is(err, repo.ErrConflict), errors.Is(err, repo.ErrLockTimeout), errors.Is(err, snapshot.ErrOutOfOrder), errors.Is(err, snapshot.ErrGateClosed),
 		errors.Is(err, repo.ErrPreconditionFailed), errors.Is(err, s3.ErrNoConditionalWrites),
 		errors.Is(err, repo.ErrNotEmpty):
 		return exitConflict
@@ -51,7 +54,8 @@ func exitCode(err error) int {
 		errors.Is(err, signing.ErrNotSecretKey),
 		errors.Is(err, signing.ErrPassphrase),
 		errors.Is(err, signing.ErrUnusableKey),
-		errors.Is(err, signing.ErrWeakKey):
+		errors.Is(err, signing.ErrWeakKey),
+		errors.Is(err, signing.ErrKeyExpired), errors.Is(err, signing.ErrKeyRevoked), errors.Is(err, signing.ErrCannotSign):
 		return exitKey
 	case errors.Is(err, build.ErrSpec),
 		errors.Is(err, compress.ErrUnknownFormat):

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -20,9 +22,10 @@ func newKeyCmd(g *globalOptions, e env) *cobra.Command {
 }
 
 type keyGenerateOptions struct {
-	uid  string
-	out  string
-	algo string
+	uid     string
+	out     string
+	algo    string
+	expires time.Duration
 }
 
 func newKeyGenerateCmd(e env) *cobra.Command {
@@ -36,7 +39,9 @@ exists).
 
 The default is an Ed25519 key in the v4 EdDSA form that Debian 12's gpgv and
 apt accept (the newer RFC 9580 Ed25519 and v6 keys are rejected there).
---algo rsa4096 makes an RSA key for older verifiers.`,
+--algo rsa4096 makes an RSA key for older verifiers. --expires sets the
+key's expiry ('debflow check' warns before it; devices refuse signatures
+of an expired key, so add its successor in time).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runKeyGenerate(o, e)
@@ -45,6 +50,7 @@ apt accept (the newer RFC 9580 Ed25519 and v6 keys are rejected there).
 	cmd.Flags().StringVar(&o.uid, "uid", "", `user id, "Name <mail>" (required)`)
 	cmd.Flags().StringVar(&o.out, "out", "", "file to create (required)")
 	cmd.Flags().StringVar(&o.algo, "algo", string(signing.Ed25519), "ed25519 or rsa4096")
+	cmd.Flags().DurationVar(&o.expires, "expires", 0, "the key expires this long after now (default: never), such as 17520h for two years")
 	cmd.MarkFlagRequired("uid")
 	cmd.MarkFlagRequired("out")
 	return cmd
@@ -55,7 +61,10 @@ func runKeyGenerate(o keyGenerateOptions, e env) error {
 	if err != nil {
 		return usageError{err}
 	}
-	key, err := signing.Generate(o.uid, algo, e.now())
+	if o.expires < 0 {
+		return usagef("--expires %s: must not be negative", o.expires)
+	}
+	key, err := signing.GenerateExpiring(o.uid, algo, e.now(), o.expires)
 	if err != nil {
 		return usageError{err}
 	}
@@ -63,6 +72,9 @@ func runKeyGenerate(o keyGenerateOptions, e env) error {
 		return err
 	}
 	fmt.Fprintf(e.stderr, "wrote %s key %s to %s\n", algo, key.Fingerprint(), o.out)
+	if exp := key.Expires(); !exp.IsZero() {
+		fmt.Fprintf(e.stderr, "it expires at %s\n", exp.UTC().Format(time.RFC3339))
+	}
 	return nil
 }
 
@@ -113,8 +125,36 @@ func runKeyExport(g *globalOptions, o keyExportOptions, e env) error {
 // that signs takes its key here, so that a DEBFLOW_KEY that is set but
 // empty (a missing CI secret) fails each of them (exit 4).
 func loadKey(g *globalOptions, e env) (*signing.Key, error) {
-	return signing.LoadKey(g.keyFile, e.lookup)
+	keys, err := loadKeys(g, e)
+	if err != nil {
+		return nil, err
+	}
+	return keys[0], nil
 }
+
+// loadKeys loads every key of --key (repeated), else every armored key in
+// $DEBFLOW_KEY.
+func loadKeys(g *globalOptions, e env) ([]*signing.Key, error) {
+	return signing.LoadKeys(g.keyFiles, e.lookup)
+}
+
+// keyFlag is --key: repeatable; the first one is also globalOptions.keyFile.
+type keyFlag struct{ g *globalOptions }
+
+func (f *keyFlag) String() string {
+	if f.g == nil {
+		return ""
+	}
+	return strings.Join(f.g.keyFiles, ",")
+}
+
+func (f *keyFlag) Set(v string) error {
+	f.g.keyFiles = append(f.g.keyFiles, v)
+	f.g.keyFile = f.g.keyFiles[0]
+	return nil
+}
+
+func (f *keyFlag) Type() string { return "file" }
 
 // lookup reads an environment variable as os.LookupEnv does. Without a
 // lookupEnv, a variable counts as set when its value is not empty.

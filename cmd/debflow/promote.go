@@ -63,6 +63,9 @@ snapshot a stage serves already is a successful no-op.`,
 					what += " (forced)"
 				}
 				fmt.Fprintf(e.stdout, "%s %s: %s -> %s\n", what, res.Stage, orNothing(res.Previous), res.Snapshot)
+				if res.ForcedGate != "" {
+					fmt.Fprintf(e.stdout, "the gate of %s was overridden (recorded in the history): %s\n", res.Stage, res.ForcedGate)
+				}
 			}
 			return nil
 		},
@@ -112,6 +115,18 @@ refresh) completes the promotion.`,
 				fmt.Fprintf(e.stdout, "%-14s  %-16s  %-20s  %s\n", s.Stage, serves, dash(s.Since), dash(s.Date))
 			}
 			for _, s := range st {
+				if s.SoakRequired > 0 || s.VerdictRequired || s.Verdict != nil {
+					fmt.Fprintf(e.stdout, "%s: %s soaked %s of %s", s.Stage, dash(s.Serves), time.Duration(s.SoakElapsed), time.Duration(s.SoakRequired))
+					switch {
+					case s.Verdict != nil && s.Verdict.Pass:
+						fmt.Fprintf(e.stdout, "; verdict: pass (by %s at %s)", s.Verdict.By, s.Verdict.When)
+					case s.Verdict != nil:
+						fmt.Fprintf(e.stdout, "; verdict: FAIL (by %s at %s) %q", s.Verdict.By, s.Verdict.When, s.Verdict.Note)
+					case s.VerdictRequired:
+						fmt.Fprint(e.stdout, "; verdict: none yet (required)")
+					}
+					fmt.Fprintln(e.stdout)
+				}
 				if s.Pending != "" {
 					fmt.Fprintf(e.stdout, "%s: a promotion to %s was interrupted; devices get %s until it completes ('debflow promote %s --to %s' completes it)\n",
 						s.Stage, s.Pending, orNothing(s.Serves), s.Pending, s.Stage)

@@ -81,11 +81,11 @@ func openRepo(g *globalOptions, e env, sign bool, extra ...repo.Option) (*repo.R
 	}
 	opts := append([]repo.Option{repo.WithLog(progress(g, e)), repo.WithClock(e.now)}, extra...)
 	if sign {
-		key, err := loadKey(g, e)
+		keys, err := loadKeys(g, e)
 		if err != nil {
 			return nil, err
 		}
-		opts = append(opts, repo.WithSigner(key))
+		opts = append(opts, repo.WithSigner(signing.NewSigner(keys)))
 	}
 	return repo.New(st, opts...), nil
 }
@@ -104,38 +104,56 @@ func loadKeyring(g *globalOptions, e env, keyringFile string) (*signing.Keyring,
 		}
 		return kr, nil
 	}
-	key, err := loadKey(g, e)
+	keys, err := loadKeys(g, e)
 	if err != nil {
 		return nil, fmt.Errorf("%w (or give --keyring PUB)", err)
 	}
-	return key.Keyring(), nil
+	return signing.Signers(keys).Keyring(), nil
 }
 
-// armoredPublicKey returns the armored public key for --keyring or --key.
-func armoredPublicKey(g *globalOptions, e env, keyringFile string) ([]byte, error) {
-	if keyringFile != "" {
-		data, err := os.ReadFile(keyringFile)
+// armoredPublicKey returns the armored public keys of every --keyring
+// file (one block holding them all, as Signed-By embeds it), or of every
+// --key.
+func armoredPublicKey(g *globalOptions, e env, keyringFiles ...string) ([]byte, error) {
+	if len(keyringFiles) == 0 || len(keyringFiles) == 1 && keyringFiles[0] == "" {
+		keys, err := loadKeys(g, e)
+		if err != nil {
+			return nil, fmt.Errorf("%w (or give --keyring PUB)", err)
+		}
+		return signing.Signers(keys).Keyring().Armored()
+	}
+	var all []byte
+	for _, f := range keyringFiles {
+		data, err := os.ReadFile(f)
 		if err != nil {
 			return nil, usagef("--keyring: %v", err)
 		}
-		if strings.Contains(string(data), "-----BEGIN PGP PUBLIC KEY BLOCK-----") {
+		if _, err := signing.ReadKeyring(data); err != nil {
+			return nil, fmt.Errorf("--keyring %s: %w", f, err)
+		}
+		if len(keyringFiles) == 1 && strings.Contains(string(data), "-----BEGIN PGP PUBLIC KEY BLOCK-----") {
 			return data, nil
 		}
-		kr, err := signing.ReadKeyring(data)
-		if err != nil {
-			return nil, fmt.Errorf("--keyring %s: %w", keyringFile, err)
-		}
-		return kr.Armored()
+		all = append(all, dearmor(data)...)
 	}
-	key, err := loadKey(g, e)
+	kr, err := signing.ReadKeyring(all)
 	if err != nil {
-		return nil, fmt.Errorf("%w (or give --keyring PUB)", err)
-	}
-	var b strings.Builder
-	if err := key.WritePublic(&b, true); err != nil {
 		return nil, err
 	}
-	return []byte(b.String()), nil
+	return kr.Armored()
+}
+
+// dearmor returns the binary form of an armored or binary keyring.
+func dearmor(data []byte) []byte {
+	kr, err := signing.ReadKeyring(data)
+	if err != nil {
+		return nil
+	}
+	b, err := kr.Binary()
+	if err != nil {
+		return nil
+	}
+	return b
 }
 
 func printJSON(e env, v any) error {

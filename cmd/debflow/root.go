@@ -29,16 +29,17 @@ func defaultEnv() env {
 // globalOptions are the persistent flags every command accepts, so that
 // one CI configuration serves all of them.
 type globalOptions struct {
-	repo    string
-	keyFile string
-	json    bool
-	quiet   bool
+	repo     string
+	keyFile  string   // the first --key
+	keyFiles []string // every --key, in order
+	json     bool
+	quiet    bool
 }
 
 func (o *globalOptions) addFlags(cmd *cobra.Command, e env) {
 	f := cmd.PersistentFlags()
 	f.StringVar(&o.repo, "repo", e.getenv("DEBFLOW_REPO"), "the repository: a directory (default $DEBFLOW_REPO)")
-	f.StringVar(&o.keyFile, "key", "", "OpenPGP secret key file (else the armored key in $DEBFLOW_KEY; passphrase in $DEBFLOW_KEY_PASSPHRASE)")
+	f.Var(&keyFlag{o}, "key", "OpenPGP secret key file, repeatable to sign with several keys (else the armored key or keys in $DEBFLOW_KEY; passphrase in $DEBFLOW_KEY_PASSPHRASE)")
 	f.BoolVar(&o.json, "json", false, "print results as JSON, for scripts")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "print only results and errors")
 }
@@ -126,6 +127,10 @@ run any command.`,
 		newSuiteCmd(&g, e),
 		newMirrorCmd(&g, e),
 		newCopyCmd(&g, e),
+		newCheckCmd(&g, e),
+		newStageCmd(&g, e),
+		newVerdictCmd(&g, e),
+		newKeyringPackageCmd(&g, e),
 	)
 	// Commands defined in other files that print no JSON. (A command
 	// file can also mark its own command with withoutJSON.)

@@ -22,7 +22,7 @@ import (
 type sourcesOptions struct {
 	url         string
 	stage       string
-	keyring     string
+	keyring     []string
 	keyringPath string
 	format      string
 	components  []string
@@ -65,7 +65,7 @@ would let a value add fields of its own to the entry, exits 2.`,
 	f := cmd.Flags()
 	f.StringVar(&o.url, "url", "", "where devices reach the repository root: an absolute http, https or file URL (required, except with --preferences)")
 	f.StringVar(&o.stage, "stage", "development", "the suite the devices follow")
-	f.StringVar(&o.keyring, "keyring", "", "public key to embed (default: the public part of --key)")
+	f.StringArrayVar(&o.keyring, "keyring", nil, "public key to embed, repeatable: every key goes into Signed-By (default: the public part of every --key)")
 	f.StringVar(&o.keyringPath, "keyring-path", "", "name this keyring (an absolute path on the device) instead of embedding the key")
 	f.StringVar(&o.format, "format", "deb822", "deb822 or list")
 	f.StringVar(&o.snapshot, "snapshot", "", "follow this snapshot instead of a stage")
@@ -152,7 +152,7 @@ func runSources(ctx context.Context, g *globalOptions, e env, o sourcesOptions, 
 	switch o.format {
 	case "deb822":
 		if so.KeyringPath == "" {
-			if so.ArmoredKey, err = armoredPublicKey(g, e, o.keyring); err != nil {
+			if so.ArmoredKey, err = armoredPublicKey(g, e, o.keyring...); err != nil {
 				return "", err
 			}
 			if so.ArmoredKey, err = checkArmoredKey(so.ArmoredKey); err != nil {
