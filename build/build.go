@@ -195,21 +195,29 @@ func Plan(ctx context.Context, spec *Spec, opts Options) (*BuildPlan, error) {
 	if gitErr == nil {
 		p.Commit, p.Dirty = git.Commit, git.Dirty
 	}
+	parts := VersionParts{
+		Epoch: spec.Epoch, Prerelease: expand(spec.Prerelease, p.Arch, getenv), Release: expand(spec.Release, p.Arch, getenv),
+		Metadata: spec.VersionMetadata, Schema: spec.VersionSchema,
+	}
+	field := "version"
 	switch {
 	case opts.Version != "":
-		p.Version = strings.TrimSpace(opts.Version)
-		if err := debian.ValidVersion(p.Version); err != nil {
-			return nil, specErr("--version", "%v", err)
-		}
+		parts.Base, field = opts.Version, "--version"
 	case spec.Version != "":
-		p.Version = specVersion(spec, p.Arch, getenv)
-		if err := debian.ValidVersion(p.Version); err != nil {
-			return nil, specErr("version", "%v", err)
-		}
+		parts.Base = expand(spec.Version, p.Arch, getenv)
 	case gitErr != nil:
 		return nil, specErr("version", "not set, and no version can come from git: %v", gitErr)
 	default:
-		p.Version = git.Version
+		// Already a Debian version ("1.2.0+git5.H", "2.0.0~rc1"): not
+		// read as a semantic version, but epoch, release and the rest
+		// apply as to any other.
+		parts.Base, parts.Schema = git.Version, SchemaNone
+	}
+	if p.Version, err = DebianVersion(parts); err != nil {
+		return nil, specErr(field, "%v", err)
+	}
+	if err := debian.ValidVersion(p.Version); err != nil {
+		return nil, specErr(field, "%v", err)
 	}
 
 	p.ModTime, err = sourceDateEpoch(getenv, git, gitErr)
@@ -300,25 +308,6 @@ func description(d string) string {
 		lines[i] = strings.TrimRight(lines[i], " \t")
 	}
 	return strings.Join(lines, "\n")
-}
-
-// specVersion assembles [epoch:]version[~prerelease][-release] as nfpm does
-// for deb, dropping a leading "v" from the version.
-func specVersion(s *Spec, arch string, getenv func(string) string) string {
-	v := strings.TrimSpace(expand(s.Version, arch, getenv))
-	if len(v) > 1 && v[0] == 'v' && v[1] >= '0' && v[1] <= '9' {
-		v = v[1:]
-	}
-	if s.Prerelease != "" {
-		v += "~" + s.Prerelease
-	}
-	if s.Release != "" {
-		v += "-" + s.Release
-	}
-	if s.Epoch != "" {
-		v = s.Epoch + ":" + v
-	}
-	return v
 }
 
 // sourceDateEpoch returns the one time stamp that every archive entry gets:

@@ -505,6 +505,7 @@ func TestArchExpansion(t *testing.T) {
 		os.MkdirAll(filepath.Join(dir, "dist", arch), 0o755)
 		os.WriteFile(filepath.Join(dir, "dist", arch, "tool"), []byte("binary for "+arch), 0o755)
 	}
+	// nfpm reads 2.0 as the semantic version 2.0.0, and so does debflow.
 	spec := "name: tool\nversion: 2.0\ndescription: t\narch: amd64\ncontents:\n  - src: dist/${ARCH}/tool\n    dst: /usr/bin/tool\n"
 	os.WriteFile(filepath.Join(dir, "nfpm.yaml"), []byte(spec), 0o644)
 	s, err := LoadSpec(filepath.Join(dir, "nfpm.yaml"))
@@ -515,7 +516,7 @@ func TestArchExpansion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Architecture != "arm64" || filepath.Base(res.Path) != "tool_2.0_arm64.deb" {
+	if res.Architecture != "arm64" || filepath.Base(res.Path) != "tool_2.0.0_arm64.deb" {
 		t.Errorf("got %+v", res)
 	}
 	need(t, "dpkg-deb")
