@@ -330,10 +330,12 @@ func (s *Spec) control(p *BuildPlan) (debian.Paragraph, error) {
 		}
 		c = append(c, rel)
 	}
-	c = append(c,
-		debian.Field{Name: "Section", Value: firstNonEmpty(s.Section, "misc")},
-		debian.Field{Name: "Priority", Value: firstNonEmpty(s.Priority, "optional")},
-	)
+	if s.Section != "" {
+		// nfpm writes an empty "Section:" line when the spec has none;
+		// debflow leaves the field out.
+		c = append(c, debian.Field{Name: "Section", Value: s.Section})
+	}
+	c = append(c, debian.Field{Name: "Priority", Value: firstNonEmpty(s.Priority, "optional")})
 	if s.Homepage != "" {
 		c = append(c, debian.Field{Name: "Homepage", Value: s.Homepage})
 	}

@@ -396,7 +396,8 @@ func commonPrefix(s []string) string {
 }
 
 // globRegexp compiles a glob as github.com/goreleaser/fileglob reads it:
-// '*' within a path element, '**' across elements, '?', '[...]', '{a,b}',
+// '*' within a path element, '**' across elements ("a/**/b" needs a
+// directory between a and b), '?', '[...]', '{a,b}',
 // and '\' quoting. root is the directory to walk: the pattern's part
 // before its first element with a wildcard.
 func globRegexp(pattern string) (*regexp.Regexp, string, error) {
@@ -421,13 +422,10 @@ func globRegexp(pattern string) (*regexp.Regexp, string, error) {
 		switch c {
 		case '*':
 			if i+1 < len(pattern) && pattern[i+1] == '*' {
+				// Any characters, '/' too; "a/**/b" still needs
+				// both slashes, so it does not match "a/b".
 				i++
-				if i+1 < len(pattern) && pattern[i+1] == '/' {
-					i++
-					b.WriteString("(?:.*/)?")
-				} else {
-					b.WriteString(".*")
-				}
+				b.WriteString(".*")
 			} else {
 				b.WriteString("[^/]*")
 			}
