@@ -375,7 +375,7 @@ func description(d string) string {
 }
 
 // sourceDateEpoch returns the one time stamp that every archive entry gets:
-// SOURCE_DATE_EPOCH when set, else the commit's time, else the Unix epoch,
+// SOURCE_DATE_EPOCH when set, else the commit's time, else NoDateTime,
 // so that a build never depends on when or where it ran.
 func sourceDateEpoch(getenv func(string) string, git GitInfo, gitErr error) (time.Time, error) {
 	if v := getenv("SOURCE_DATE_EPOCH"); v != "" {
@@ -388,8 +388,14 @@ func sourceDateEpoch(getenv func(string) string, git GitInfo, gitErr error) (tim
 	if gitErr == nil {
 		return git.Time.UTC(), nil
 	}
-	return time.Unix(0, 0).UTC(), nil
+	return NoDateTime, nil
 }
+
+// NoDateTime stamps a package built outside git without SOURCE_DATE_EPOCH
+// (nor a spec mtime): a fixed time, so that the build stays reproducible,
+// but not the Unix epoch, since Debian's archive software (and lintian's
+// package-contains-ancient-file) refuse files dated 1975 or earlier.
+var NoDateTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func (s *Spec) resolve(p string) string {
 	if filepath.IsAbs(p) {

@@ -35,14 +35,21 @@ func debianChangelog(name string, data []byte) ([]byte, error) {
 	}
 	var b strings.Builder
 	for _, e := range entries {
-		fmt.Fprintf(&b, "\n%s (%s)", name, e.Semver)
+		// nfpm writes "NAME (VERSION)" alone when the entry has no deb:
+		// section (or "NAME (VERSION) ; urgency=low" when it names no
+		// distribution), which is not a Debian changelog line (lintian:
+		// syntax-error-in-debian-changelog); debflow writes the
+		// distribution "unstable" and urgency "low" that are missing.
+		dists, urgency := "unstable", "low"
 		if e.Deb != nil {
-			urgency := e.Deb.Urgency
-			if urgency == "" {
-				urgency = "low"
+			if len(e.Deb.Distributions) > 0 {
+				dists = strings.Join(e.Deb.Distributions, " ")
 			}
-			fmt.Fprintf(&b, " %s; urgency=%s", strings.Join(e.Deb.Distributions, " "), urgency)
+			if e.Deb.Urgency != "" {
+				urgency = e.Deb.Urgency
+			}
 		}
+		fmt.Fprintf(&b, "\n%s (%s) %s; urgency=%s", name, e.Semver, dists, urgency)
 		for _, c := range e.Changes {
 			lines := strings.Split(c.Note, "\n")
 			fmt.Fprintf(&b, "\n  * %s", lines[0])
