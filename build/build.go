@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -160,6 +161,14 @@ func (p *BuildPlan) FileName() string {
 // control data. It reads no file contents beyond the scripts, and reports
 // every problem with the spec field it comes from.
 func Plan(ctx context.Context, spec *Spec, opts Options) (*BuildPlan, error) {
+	p, err := plan(ctx, spec, opts)
+	if err != nil && spec.file != "" && errors.Is(err, ErrSpec) {
+		return nil, fmt.Errorf("%s: %w", spec.file, err)
+	}
+	return p, err
+}
+
+func plan(ctx context.Context, spec *Spec, opts Options) (*BuildPlan, error) {
 	getenv := opts.Getenv
 	if getenv == nil {
 		getenv = os.Getenv

@@ -433,6 +433,7 @@ var compatSpecs = []struct {
 		check: wantTree("/usr/share/app/g.txt", "file mode=0644 owner=root:root size=7")},
 	{name: "group-writable source, umask 0002", spec: compatHead + "umask: 0o002\ncontents:\n  - src: group-writable.txt\n    dst: /usr/share/app/g.txt\n"},
 	{name: "owner on parents", spec: compatHead + "contents:\n  - src: etc/app.conf\n    dst: /opt/app/etc/app.conf\n    file_info:\n      owner: app\n      group: app\n"},
+	{name: "relative dst", spec: compatHead + "contents:\n  - src: bin/app\n    dst: usr/bin/app\n", check: wantPaths("/usr/bin/app")},
 	{name: "symlink type", spec: compatHead + "contents:\n  - src: /usr/bin/app\n    dst: /usr/local/bin/app\n    type: symlink\n"},
 	{name: "packager-specific contents", spec: compatHead + "contents:\n  - src: bin/app\n    dst: /usr/bin/app\n    packager: deb\n  - src: bin/helper\n    dst: /usr/bin/app\n    packager: rpm\n"},
 	{name: "disable_globbing", spec: compatHead + "disable_globbing: true\ncontents:\n  - src: bin/app\n    dst: /usr/bin/app\n"},

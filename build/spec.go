@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"maps"
 	"os"
-	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -58,7 +57,8 @@ type Spec struct {
 	// Overrides replaces fields per packager; only "deb" applies here.
 	Overrides map[string]*Overridables `yaml:"overrides"`
 
-	dir string // the spec file's directory; relative paths start here
+	dir  string // the spec file's directory; relative paths start here
+	file string // the spec file, named in Plan's errors ("" from ParseSpec)
 }
 
 // Overridables are the fields that nfpm's overrides.<packager> replaces.
@@ -175,7 +175,7 @@ func LoadSpec(file string) (*Spec, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
-	s.dir = filepath.Dir(file)
+	s.dir, s.file = filepath.Dir(file), file
 	return s, nil
 }
 
@@ -421,8 +421,8 @@ func (s *Spec) check() error {
 		if err := noControl(c.FileInfo.Group, ctlNone); err != nil {
 			return specErr(field+".file_info.group", "%v", err)
 		}
-		if !strings.Contains(c.Dst, "$") && !path.IsAbs(c.Dst) {
-			return specErr(field+".dst", "%q is not an absolute path", c.Dst)
+		if c.Dst == "" && c.Type != typeGhost && c.Type != typeDoc && c.Type != typeLicence && c.Type != typeLicense && c.Type != typeReadme {
+			return specErr(field+".dst", "missing")
 		}
 	}
 	return nil
