@@ -411,8 +411,11 @@ func globRegexp(pattern string) (*regexp.Regexp, string, error) {
 		static = append(static, e)
 	}
 	root := strings.Join(static, "/")
-	if root == "" {
+	switch {
+	case root == "" && strings.HasPrefix(pattern, "/"):
 		root = "/"
+	case root == "":
+		root = "."
 	}
 	var b strings.Builder
 	b.WriteString("^")
