@@ -1,15 +1,15 @@
 package build
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"maps"
 	"os"
-	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -161,31 +161,49 @@ func (p *BuildPlan) FileName() string {
 // control data. It reads no file contents beyond the scripts, and reports
 // every problem with the spec field it comes from.
 func Plan(ctx context.Context, spec *Spec, opts Options) (*BuildPlan, error) {
+	p, err := plan(ctx, spec, opts)
+	if err != nil && spec.file != "" && errors.Is(err, ErrSpec) {
+		return nil, fmt.Errorf("%s: %w", spec.file, err)
+	}
+	return p, err
+}
+
+func plan(ctx context.Context, spec *Spec, opts Options) (*BuildPlan, error) {
 	getenv := opts.Getenv
 	if getenv == nil {
 		getenv = os.Getenv
 	}
+	spec = spec.effective(getenv)
+	if err := spec.check(); err != nil {
+		return nil, err
+	}
 	p := &BuildPlan{Name: spec.Name}
 
-	p.Arch = debianArch(firstNonEmpty(opts.Arch, spec.Arch, "amd64"))
+	arch, field := debianArch(firstNonEmpty(spec.Arch, "amd64")), "arch"
+	if spec.Deb.Arch != "" {
+		arch, field = spec.Deb.Arch, "deb.arch" // as nfpm: not mapped
+	}
+	if opts.Arch != "" {
+		arch, field = debianArch(opts.Arch), "--arch"
+	}
+	p.Arch = arch
+	if spec.Platform != "" && spec.Platform != "linux" {
+		p.Arch = spec.Platform + "-" + arch // as nfpm writes it
+	}
 	if err := debian.ValidArchitecture(p.Arch); err != nil {
-		field := "arch"
-		if opts.Arch != "" {
-			field = "--arch"
-		}
 		return nil, specErr(field, "%v", err)
 	}
 
-	var comp string
+	var format compress.Format
+	var err error
 	switch {
 	case opts.Compression != "":
-		comp = string(opts.Compression)
+		format, err = compress.ParseFormat(string(opts.Compression))
 	case spec.Deb.Compression != "":
-		comp = spec.Deb.Compression
+		format, err = debCompression(spec.Deb.Compression)
 	default:
-		comp = string(DefaultCompression)
+		format = DefaultCompression
 	}
-	format, err := compress.ParseFormat(comp)
 	if err != nil {
 		return nil, fmt.Errorf("compression: %w", err)
 	}
@@ -195,26 +213,37 @@ func Plan(ctx context.Context, spec *Spec, opts Options) (*BuildPlan, error) {
 	if gitErr == nil {
 		p.Commit, p.Dirty = git.Commit, git.Dirty
 	}
+	parts := VersionParts{
+		Epoch: spec.Epoch, Prerelease: spec.Prerelease, Release: spec.Release,
+		Metadata: spec.VersionMetadata, Schema: spec.VersionSchema,
+	}
+	field = "version"
 	switch {
 	case opts.Version != "":
-		p.Version = strings.TrimSpace(opts.Version)
-		if err := debian.ValidVersion(p.Version); err != nil {
-			return nil, specErr("--version", "%v", err)
-		}
+		parts.Base, field = opts.Version, "--version"
 	case spec.Version != "":
-		p.Version = specVersion(spec, p.Arch, getenv)
-		if err := debian.ValidVersion(p.Version); err != nil {
-			return nil, specErr("version", "%v", err)
-		}
+		parts.Base = spec.Version
 	case gitErr != nil:
 		return nil, specErr("version", "not set, and no version can come from git: %v", gitErr)
 	default:
-		p.Version = git.Version
+		// Already a Debian version ("1.2.0+git5.H", "2.0.0~rc1"): not
+		// read as a semantic version, but epoch, release and the rest
+		// apply as to any other.
+		parts.Base, parts.Schema = git.Version, SchemaNone
+	}
+	if p.Version, err = DebianVersion(parts); err != nil {
+		return nil, specErr(field, "%v", err)
+	}
+	if err := debian.ValidVersion(p.Version); err != nil {
+		return nil, specErr(field, "%v", err)
 	}
 
 	p.ModTime, err = sourceDateEpoch(getenv, git, gitErr)
 	if err != nil {
 		return nil, err
+	}
+	if !spec.MTime.IsZero() {
+		p.ModTime = spec.MTime.UTC() // nfpm: the spec's mtime comes first
 	}
 
 	pkg := &Package{Scripts: map[string][]byte{}}
@@ -223,6 +252,9 @@ func Plan(ctx context.Context, spec *Spec, opts Options) (*BuildPlan, error) {
 		{"scripts.postinstall", spec.Scripts.PostInstall, ScriptPostinst},
 		{"scripts.preremove", spec.Scripts.PreRemove, ScriptPrerm},
 		{"scripts.postremove", spec.Scripts.PostRemove, ScriptPostrm},
+		{"deb.scripts.templates", spec.Deb.Scripts.Templates, ControlTemplates},
+		{"deb.scripts.config", spec.Deb.Scripts.Config, ScriptConfig},
+		{"deb.scripts.rules", spec.Deb.Scripts.Rules, ScriptRules},
 	} {
 		if s.file == "" {
 			continue
@@ -233,9 +265,30 @@ func Plan(ctx context.Context, spec *Spec, opts Options) (*BuildPlan, error) {
 		}
 		pkg.Scripts[s.name] = body
 	}
+	if tr := spec.triggers(); len(tr) > 0 {
+		pkg.Scripts[ControlTriggers] = tr
+	}
 
-	if pkg.Entries, err = spec.entries(p.Arch, getenv); err != nil {
+	if pkg.Entries, err = spec.entries(arch, getenv); err != nil {
 		return nil, err
+	}
+	if spec.Changelog != "" {
+		file := spec.resolve(expand(spec.Changelog, arch, getenv))
+		data, err := readRegular(file)
+		if err != nil {
+			return nil, specErr("changelog", "%v", err)
+		}
+		gz, err := debianChangelog(spec.Name, data)
+		if err != nil {
+			return nil, specErr("changelog", "%s: %v", file, err)
+		}
+		dst := "/usr/share/doc/" + spec.Name + "/changelog.Debian.gz"
+		for _, e := range pkg.Entries {
+			if e.Path == dst {
+				return nil, specErr("changelog", "%s is also in contents", dst)
+			}
+		}
+		pkg.Entries = append(pkg.Entries, Entry{Path: dst, Kind: KindFile, Mode: 0o644, Owner: "root", Group: "root", Data: gz})
 	}
 
 	if pkg.Control, err = spec.control(p); err != nil {
@@ -245,15 +298,38 @@ func Plan(ctx context.Context, spec *Spec, opts Options) (*BuildPlan, error) {
 	return p, nil
 }
 
+// triggers is the control member "triggers" (deb-triggers(5)), in nfpm's
+// order.
+func (s *Spec) triggers() []byte {
+	var b bytes.Buffer
+	t := s.Deb.Triggers
+	for _, d := range []struct {
+		directive string
+		names     []string
+	}{
+		{"interest", t.Interest}, {"interest-await", t.InterestAwait}, {"interest-noawait", t.InterestNoAwait},
+		{"activate", t.Activate}, {"activate-await", t.ActivateAwait}, {"activate-noawait", t.ActivateNoAwait},
+	} {
+		for _, n := range d.names {
+			fmt.Fprintf(&b, "%s %s\n", d.directive, n)
+		}
+	}
+	return b.Bytes()
+}
+
 func (s *Spec) control(p *BuildPlan) (debian.Paragraph, error) {
 	c := debian.Paragraph{
 		{Name: "Package", Value: s.Name},
 		{Name: "Version", Value: p.Version},
 		{Name: "Architecture", Value: p.Arch},
 	}
-	if s.Maintainer != "" {
-		c = append(c, debian.Field{Name: "Maintainer", Value: s.Maintainer})
+	if v := s.Deb.ArchVariant; v != "" {
+		if len(v) == 2 && v[0] == 'v' {
+			v = "amd64" + v // nfpm's shorthand
+		}
+		c = append(c, debian.Field{Name: "Architecture-Variant", Value: v})
 	}
+	c = append(c, debian.Field{Name: "Maintainer", Value: s.Maintainer})
 	for _, rel := range s.relations() {
 		if rel.Value == "" {
 			continue
@@ -263,23 +339,24 @@ func (s *Spec) control(p *BuildPlan) (debian.Paragraph, error) {
 		}
 		c = append(c, rel)
 	}
-	c = append(c,
-		debian.Field{Name: "Section", Value: firstNonEmpty(s.Section, "misc")},
-		debian.Field{Name: "Priority", Value: firstNonEmpty(s.Priority, "optional")},
-	)
+	if s.Section != "" {
+		// nfpm writes an empty "Section:" line when the spec has none;
+		// debflow leaves the field out.
+		c = append(c, debian.Field{Name: "Section", Value: s.Section})
+	}
+	c = append(c, debian.Field{Name: "Priority", Value: firstNonEmpty(s.Priority, "optional")})
 	if s.Homepage != "" {
 		c = append(c, debian.Field{Name: "Homepage", Value: s.Homepage})
 	}
-	if s.Vendor != "" {
-		c = append(c, debian.Field{Name: "Vendor", Value: s.Vendor})
-	}
-	if s.License != "" {
-		c = append(c, debian.Field{Name: "License", Value: s.License})
-	}
+	// License and Vendor are not Debian control fields (nfpm does not
+	// write them either): lintian would flag them.
 	if p.Commit != "" {
 		c = append(c, debian.Field{Name: CommitField, Value: p.Commit})
 	}
 	for _, name := range slices.Sorted(maps.Keys(s.Deb.Fields)) {
+		if s.Deb.Fields[name] == "" {
+			continue // nfpm writes no empty field
+		}
 		if _, taken := c.Lookup(name); taken {
 			return nil, specErr("deb.fields."+name, "would replace a field debflow writes")
 		}
@@ -292,37 +369,22 @@ func (s *Spec) control(p *BuildPlan) (debian.Paragraph, error) {
 	return c, nil
 }
 
-// description turns the spec's description into the control form: the
-// first line is the synopsis, the rest the extended description.
+// description turns the spec's description into the control form as nfpm
+// does: the first line is the synopsis, every further line is trimmed and
+// an empty one becomes ".".
 func description(d string) string {
 	lines := strings.Split(strings.TrimSpace(d), "\n")
 	for i := range lines {
-		lines[i] = strings.TrimRight(lines[i], " \t")
+		lines[i] = strings.TrimSpace(lines[i])
+		if i > 0 && lines[i] == "" {
+			lines[i] = "."
+		}
 	}
 	return strings.Join(lines, "\n")
 }
 
-// specVersion assembles [epoch:]version[~prerelease][-release] as nfpm does
-// for deb, dropping a leading "v" from the version.
-func specVersion(s *Spec, arch string, getenv func(string) string) string {
-	v := strings.TrimSpace(expand(s.Version, arch, getenv))
-	if len(v) > 1 && v[0] == 'v' && v[1] >= '0' && v[1] <= '9' {
-		v = v[1:]
-	}
-	if s.Prerelease != "" {
-		v += "~" + s.Prerelease
-	}
-	if s.Release != "" {
-		v += "-" + s.Release
-	}
-	if s.Epoch != "" {
-		v = s.Epoch + ":" + v
-	}
-	return v
-}
-
 // sourceDateEpoch returns the one time stamp that every archive entry gets:
-// SOURCE_DATE_EPOCH when set, else the commit's time, else the Unix epoch,
+// SOURCE_DATE_EPOCH when set, else the commit's time, else NoDateTime,
 // so that a build never depends on when or where it ran.
 func sourceDateEpoch(getenv func(string) string, git GitInfo, gitErr error) (time.Time, error) {
 	if v := getenv("SOURCE_DATE_EPOCH"); v != "" {
@@ -335,8 +397,14 @@ func sourceDateEpoch(getenv func(string) string, git GitInfo, gitErr error) (tim
 	if gitErr == nil {
 		return git.Time.UTC(), nil
 	}
-	return time.Unix(0, 0).UTC(), nil
+	return NoDateTime, nil
 }
+
+// NoDateTime stamps a package built outside git without SOURCE_DATE_EPOCH
+// (nor a spec mtime): a fixed time, so that the build stays reproducible,
+// but not the Unix epoch, since Debian's archive software (and lintian's
+// package-contains-ancient-file) refuse files dated 1975 or earlier.
+var NoDateTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func (s *Spec) resolve(p string) string {
 	if filepath.IsAbs(p) {
@@ -345,148 +413,10 @@ func (s *Spec) resolve(p string) string {
 	return filepath.Join(s.dir, p)
 }
 
-// entries expands the contents list into file-tree entries: globs and
-// trees become one entry per file, modes default to 0755 for executables
-// and 0644 otherwise (git keeps only the executable bit, so the checkout's
-// umask must not leak into the package), and owners default to root.
-func (s *Spec) entries(arch string, getenv func(string) string) ([]Entry, error) {
-	var out []Entry
-	for i, c := range s.Contents {
-		if c.Packager != "" && c.Packager != packagerDeb {
-			continue
-		}
-		field := fmt.Sprintf("contents[%d]", i)
-		dst := path.Clean(expand(c.Dst, arch, getenv))
-		if err := noControl(dst, ctlNone); err != nil {
-			return nil, specErr(field+".dst", "after expansion: %v", err)
-		}
-		base := Entry{Path: dst, Owner: "root", Group: "root"}
-		if c.FileInfo.Owner != "" {
-			base.Owner, base.UID = owner(c.FileInfo.Owner)
-		}
-		if c.FileInfo.Group != "" {
-			base.Group, base.GID = owner(c.FileInfo.Group)
-		}
-		mode := func(def int64) int64 {
-			if c.FileInfo.Mode != nil {
-				return int64(*c.FileInfo.Mode)
-			}
-			return def
-		}
-		switch c.Type {
-		case TypeDir:
-			e := base
-			e.Kind, e.Mode = KindDir, mode(0o755)
-			out = append(out, e)
-		case TypeSymlink:
-			e := base
-			e.Kind, e.Mode, e.Target = KindSymlink, 0o777, expand(c.Src, arch, getenv)
-			if err := noControl(e.Target, ctlNone); err != nil {
-				return nil, specErr(field+".src", "after expansion: %v", err)
-			}
-			out = append(out, e)
-		default:
-			src := s.resolve(expand(c.Src, arch, getenv))
-			files, err := s.sources(src, dst)
-			if err != nil {
-				return nil, specErr(field+".src", "%v", err)
-			}
-			for _, f := range files {
-				if err := noControl(f.dst, ctlNone); err != nil {
-					return nil, specErr(field+".src", "%s: %v", f.src, err)
-				}
-				e := base
-				e.Path, e.Source, e.Kind = f.dst, f.src, KindFile
-				if f.dir {
-					e.Kind, e.Mode = KindDir, mode(0o755)
-				} else {
-					e.Mode = mode(f.defaultMode)
-					e.Conffile = c.Type == TypeConfig || c.Type == TypeConfigNoReplace
-				}
-				out = append(out, e)
-			}
-		}
-	}
-	return out, nil
-}
-
-type sourceFile struct {
-	src, dst    string
-	dir         bool
-	defaultMode int64
-}
-
-// sources expands one content's src: a glob (unless disabled), a
-// directory (copied as a tree, whether or not the type says "tree"), or a
-// single file.
-func (s *Spec) sources(src, dst string) ([]sourceFile, error) {
-	matches := []string{src}
-	isGlob := !s.DisableGlobbing && strings.ContainsAny(src, "*?[")
-	if isGlob {
-		var err error
-		matches, err = filepath.Glob(src)
-		if err != nil {
-			return nil, fmt.Errorf("bad pattern %q: %w", src, err)
-		}
-		if len(matches) == 0 {
-			return nil, fmt.Errorf("%s: no file matches", src)
-		}
-	}
-	var out []sourceFile
-	for _, m := range matches {
-		target := dst
-		if isGlob && len(matches) > 1 {
-			target = path.Join(dst, filepath.Base(m))
-		}
-		fi, err := os.Stat(m)
-		if err != nil {
-			return nil, err
-		}
-		if !fi.IsDir() {
-			if !fi.Mode().IsRegular() {
-				return nil, fmt.Errorf("%s: not a regular file", m)
-			}
-			out = append(out, sourceFile{src: m, dst: target, defaultMode: modeOf(fi)})
-			continue
-		}
-		err = filepath.WalkDir(m, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			rel, _ := filepath.Rel(m, p)
-			t := path.Join(target, filepath.ToSlash(rel))
-			info, err := d.Info()
-			if err != nil {
-				return err
-			}
-			switch {
-			case d.IsDir():
-				out = append(out, sourceFile{src: p, dst: t, dir: true})
-			case info.Mode().IsRegular():
-				out = append(out, sourceFile{src: p, dst: t, defaultMode: modeOf(info)})
-			default:
-				return fmt.Errorf("%s: only regular files and directories can be packaged from a tree", p)
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
-}
-
-func modeOf(fi fs.FileInfo) int64 {
-	if fi.Mode()&0o111 != 0 {
-		return 0o755
-	}
-	return 0o644
-}
-
-// owner maps a user or group given by name or number to the tar header's
+// ownerOf maps a user or group given by name or number to the tar header's
 // name and id. Names other than root get id 0 in the header: dpkg looks the
 // name up on the target and uses the id only when the name is unknown.
-func owner(s string) (string, int) {
+func ownerOf(s string) (string, int) {
 	if n, err := strconv.Atoi(s); err == nil && n >= 0 {
 		return "", n
 	}
@@ -496,14 +426,15 @@ func owner(s string) (string, int) {
 	return s, 0
 }
 
-// debianArch maps the Go architecture names nfpm accepts to Debian's.
+// debianArch maps the Go architecture names nfpm accepts to Debian's
+// (nfpm's deb archToDebian, and a few more spellings).
 func debianArch(a string) string {
 	switch a {
 	case "386":
 		return "i386"
-	case "arm5", "arm6", "armv5", "armv6":
+	case "arm5", "armv5":
 		return "armel"
-	case "arm7", "armv7", "arm":
+	case "arm6", "armv6", "arm7", "armv7", "arm":
 		return "armhf"
 	case "arm64", "aarch64":
 		return "arm64"
@@ -515,6 +446,8 @@ func debianArch(a string) string {
 		return "mips64el"
 	case "ppc64le":
 		return "ppc64el"
+	case "s390":
+		return "s390x"
 	}
 	return a
 }

@@ -41,8 +41,10 @@ type Entry struct {
 	Owner    string // user name written into the tar header
 	Group    string
 	UID, GID int
-	Source   string // KindFile: the file to copy
-	Target   string // KindSymlink: the link's target
+	Source   string    // KindFile: the file to copy, unless Data is set
+	Data     []byte    // KindFile: the contents, when not from a file
+	MTime    time.Time // zero: the package's time stamp
+	Target   string    // KindSymlink: the link's target
 	Conffile bool
 }
 
@@ -59,7 +61,21 @@ const (
 	ScriptPostinst = "postinst"
 	ScriptPrerm    = "prerm"
 	ScriptPostrm   = "postrm"
+	ScriptConfig   = "config" // debconf
+	ScriptRules    = "rules"
+	// Not scripts, but control members all the same (mode 0644).
+	ControlTemplates = "templates" // debconf
+	ControlTriggers  = "triggers"
 )
+
+// executableMember tells which control members are programs.
+func executableMember(name string) bool {
+	switch name {
+	case ScriptPreinst, ScriptPostinst, ScriptPrerm, ScriptPostrm, ScriptConfig, ScriptRules:
+		return true
+	}
+	return false
+}
 
 // DebOptions controls how a package is written.
 type DebOptions struct {
@@ -242,12 +258,29 @@ func writeDataTar(ctx context.Context, w io.Writer, entries []tarEntry, opts Deb
 		if err := ctx.Err(); err != nil {
 			return nil, 0, err
 		}
-		hdr := tarHeader(e, opts.ModTime)
+		mtime := opts.ModTime
+		if !e.MTime.IsZero() {
+			mtime = e.MTime
+		}
+		hdr := tarHeader(e, mtime)
 		if e.Kind != KindFile {
 			installedKiB++
 			if err := tw.WriteHeader(hdr); err != nil {
 				return nil, 0, fmt.Errorf("%s: %w", e.Path, err)
 			}
+			continue
+		}
+		if e.Data != nil {
+			hdr.Size = int64(len(e.Data))
+			if err := tw.WriteHeader(hdr); err != nil {
+				return nil, 0, fmt.Errorf("%s: %w", e.Path, err)
+			}
+			if _, err := tw.Write(e.Data); err != nil {
+				return nil, 0, fmt.Errorf("%s: %w", e.Path, err)
+			}
+			sum := md5.Sum(e.Data)
+			md5sums[e.Path] = hex.EncodeToString(sum[:])
+			installedKiB += (hdr.Size + 1023) / 1024
 			continue
 		}
 		sum, size, err := copyFile(ctx, tw, hdr, e.Source)
@@ -348,7 +381,7 @@ func controlTar(control debian.Paragraph, entries []tarEntry, sums map[string]st
 	}
 	for _, name := range slices.Sorted(maps.Keys(files)) {
 		mode := int64(0o644)
-		if _, isScript := scripts[name]; isScript {
+		if _, isScript := scripts[name]; isScript && executableMember(name) {
 			mode = 0o755
 		}
 		hdr := &tar.Header{Name: "./" + name, Typeflag: tar.TypeReg, Mode: mode, Size: int64(len(files[name])),

@@ -28,8 +28,9 @@ func newBuildCmd(g *globalOptions, e env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "build --spec FILE --out DIR [--key FILE] [--version V] [--arch A] [--compression xz|zstd|gzip|none]",
 		Short: "Build a reproducible, signed .deb from an nfpm-style spec",
-		Long: `Build writes a .deb from a spec (the deb subset of nfpm's YAML) and prints
-its path, one line per file. --out is created when missing.
+		Long: `Build writes a .deb from a spec (nfpm's YAML: an existing nfpm.yaml builds
+into the package nfpm v2.45.2 would make, but for the differences README.md
+lists) and prints its path, one line per file. --out is created when missing.
 
 The version comes from --version, else the spec's version, else git: on a
 release tag (v1.2.0 or 1.2.0) it is 1.2.0; N first-parent commits later it is
@@ -38,11 +39,15 @@ release tag it is 0~gitN.<hash>, below every release. A work tree with
 uncommitted changes to tracked files adds "+dirty" (1.2.0+gitN.<hash>+dirty),
 which sorts just above the clean build of the same commit and below the next
 commit's: such a build never takes the commit's own version. Untracked files
-(dist/, a local key) do not count.
+(dist/, a local key) do not count. Whatever its source, the spec's epoch,
+prerelease (after "~"), version_metadata (after "+") and release (the Debian
+revision) are added as nfpm adds them: epoch 2, version 1.2 and release 1
+give 2:1.2.0-1.
 
-The output is reproducible: every time stamp is SOURCE_DATE_EPOCH, or else
-the commit's time, and nothing depends on the machine, the umask or file
-mtimes. With a key (--key, or $DEBFLOW_KEY) the package carries a debsigs
+The output is reproducible: every time stamp is the spec's mtime, else
+SOURCE_DATE_EPOCH, else the commit's time, and nothing depends on the
+machine, the builder's umask or file mtimes. File modes are the sources'
+less the spec's umask (default 0022), as in nfpm. With a key (--key, or $DEBFLOW_KEY) the package carries a debsigs
 origin signature (_gpgorigin); --unsigned builds without one even then. The
 signature is dated SOURCE_DATE_EPOCH (or the commit's time), or the key's
 creation if that is later, so the signed package is reproducible too. A
@@ -55,7 +60,8 @@ or fields, fields only the repository writes such as Filename or SHA256) is
 refused (exit 3), and nothing is left in --out.
 
 --arch may be given several times (or comma-separated) to build one package
-per architecture; ${ARCH} in the spec's src paths expands to each.
+per architecture; it wins over the spec's arch and deb.arch, and ${ARCH} in
+the spec's src and dst paths expands to each.
 
 Compression: xz is the default, as for dpkg-deb. zstd is the fastest but
 needs dpkg >= 1.21.18 (Debian 12, Ubuntu 21.10) on the devices; gzip suits
