@@ -79,6 +79,11 @@ func openRepo(g *globalOptions, e env, sign bool, extra ...repo.Option) (*repo.R
 	if err != nil {
 		return nil, err
 	}
+	return openRepoOn(st, g, e, sign, extra...)
+}
+
+// openRepoOn is openRepo on a storage already opened (a dry run's overlay).
+func openRepoOn(st repo.Storage, g *globalOptions, e env, sign bool, extra ...repo.Option) (*repo.Repo, error) {
 	opts := append([]repo.Option{repo.WithLog(progress(g, e)), repo.WithClock(e.now)}, extra...)
 	if sign {
 		key, err := loadKey(g, e)

@@ -132,7 +132,6 @@ run any command.`,
 	for path, why := range map[string]string{
 		"key generate":  "it writes a key file",
 		"key export":    "it prints a key",
-		"snapshot drop": "it only says that it dropped the snapshot",
 	} {
 		if c, rest, err := root.Find(strings.Fields(path)); err == nil && len(rest) == 0 && c != root {
 			withoutJSON(c, why)
