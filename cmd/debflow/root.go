@@ -130,8 +130,8 @@ run any command.`,
 	// Commands defined in other files that print no JSON. (A command
 	// file can also mark its own command with withoutJSON.)
 	for path, why := range map[string]string{
-		"key generate":  "it writes a key file",
-		"key export":    "it prints a key",
+		"key generate": "it writes a key file",
+		"key export":   "it prints a key",
 	} {
 		if c, rest, err := root.Find(strings.Fields(path)); err == nil && len(rest) == 0 && c != root {
 			withoutJSON(c, why)
