@@ -32,6 +32,7 @@ func finishTree(root *cobra.Command, g *globalOptions) {
 			}
 		}
 	}
+	applyDocs(root)
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
 		if c.HasSubCommands() {
