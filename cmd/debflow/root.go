@@ -126,6 +126,7 @@ run any command.`,
 		newSuiteCmd(&g, e),
 		newMirrorCmd(&g, e),
 		newCopyCmd(&g, e),
+		newManCmd(&g, e),
 	)
 	// Commands defined in other files that print no JSON. (A command
 	// file can also mark its own command with withoutJSON.)
