@@ -113,6 +113,8 @@ var commandDocs = map[string]struct{ example, tree string }{
 	"verify": {`  debflow verify --repo /srv/apt --keyring fleet.pub
   debflow verify --repo s3://fleet-apt/prod --key release.key --json`,
 		"Changes in the tree: none (it only reads)."},
+	"man": {`  debflow man --out /usr/local/share/man/man1
+  SOURCE_DATE_EPOCH=1700000000 debflow man --out build/man`, ""},
 	"help":                  {`  debflow help publish`, ""},
 	"completion bash":       {`  debflow completion bash > /etc/bash_completion.d/debflow`, ""},
 	"completion zsh":        {`  debflow completion zsh > "${fpath[1]}/_debflow"`, ""},
