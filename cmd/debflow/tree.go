@@ -33,6 +33,7 @@ func finishTree(root *cobra.Command, g *globalOptions) {
 		}
 	}
 	applyDocs(root)
+	registerCompletions(root, g)
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
 		if c.HasSubCommands() {
