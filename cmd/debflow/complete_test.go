@@ -61,7 +61,7 @@ func TestDynamicCompletion(t *testing.T) {
 		{env, []string{"publish", "--suite", ""}, []string{"development"}},
 		{env, []string{"list", "--suite", "d"}, []string{"development"}},
 		{env, []string{"copy", "--to", ""}, nil}, // a directory, not a stage
-		{nil, []string{"promote", ""}, nil},       // no repository: nothing, silently
+		{nil, []string{"promote", ""}, nil},      // no repository: nothing, silently
 		{nil, []string{"--repo", filepath.Join(o.root, "missing"), "promote", ""}, nil},
 	} {
 		got, _ := complete(t, tc.vars, tc.args...)
