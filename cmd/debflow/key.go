@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -109,11 +111,31 @@ func runKeyExport(g *globalOptions, o keyExportOptions, e env) error {
 	return os.WriteFile(o.out, buf.Bytes(), 0o644)
 }
 
-// loadKey loads the signing key of --key, else $DEBFLOW_KEY. Every command
-// that signs takes its key here, so that a DEBFLOW_KEY that is set but
-// empty (a missing CI secret) fails each of them (exit 4).
+// envKeyFile names a file holding the signing key: GitLab cannot mask a
+// multi-line variable, so there the key is a File variable, whose value
+// is a path.
+const envKeyFile = "DEBFLOW_KEY_FILE"
+
+// loadKey loads the signing key of --key, else $DEBFLOW_KEY, else the file
+// $DEBFLOW_KEY_FILE names. Every command that signs takes its key here,
+// so that a DEBFLOW_KEY or DEBFLOW_KEY_FILE that is set but empty (a
+// missing CI secret) fails each of them (exit 4).
 func loadKey(g *globalOptions, e env) (*signing.Key, error) {
-	return signing.LoadKey(g.keyFile, e.lookup)
+	file, fileSet := e.lookup(envKeyFile)
+	if g.keyFile != "" || !fileSet {
+		return signing.LoadKey(g.keyFile, e.lookup)
+	}
+	if _, set := e.lookup(signing.EnvKey); set {
+		return nil, usagef("both %s and %s are set: unset one", signing.EnvKey, envKeyFile)
+	}
+	if strings.TrimSpace(file) == "" {
+		return nil, &signing.KeyError{Source: envKeyFile, Err: errors.New("set but empty (is the CI file variable missing?); unset it to run without a key")}
+	}
+	k, err := signing.LoadKey(file, e.lookup)
+	if err != nil {
+		return nil, fmt.Errorf("$%s: %w", envKeyFile, err)
+	}
+	return k, nil
 }
 
 // lookup reads an environment variable as os.LookupEnv does. Without a

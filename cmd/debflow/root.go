@@ -38,7 +38,7 @@ type globalOptions struct {
 func (o *globalOptions) addFlags(cmd *cobra.Command, e env) {
 	f := cmd.PersistentFlags()
 	f.StringVar(&o.repo, "repo", e.getenv("DEBFLOW_REPO"), "the repository: a directory (default $DEBFLOW_REPO)")
-	f.StringVar(&o.keyFile, "key", "", "OpenPGP secret key file (else the armored key in $DEBFLOW_KEY; passphrase in $DEBFLOW_KEY_PASSPHRASE)")
+	f.StringVar(&o.keyFile, "key", "", "OpenPGP secret key file (else the armored key in $DEBFLOW_KEY, or the file $DEBFLOW_KEY_FILE names; passphrase in $DEBFLOW_KEY_PASSPHRASE)")
 	f.BoolVar(&o.json, "json", false, "print results as JSON, for scripts")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "print only results and errors")
 }
