@@ -109,7 +109,7 @@ refresh) completes the promotion.`,
 			if g.json {
 				return printJSON(e, st)
 			}
-			fmt.Fprintf(e.stdout, "%-14s  %-16s  %-20s  %s\n", "STAGE", "SERVES", "SINCE", "RELEASE DATE")
+			rows := [][]string{{"STAGE", "SERVES", "SINCE", "RELEASE DATE"}}
 			for _, s := range st {
 				serves := s.Serves
 				switch {
@@ -118,7 +118,10 @@ refresh) completes the promotion.`,
 				case serves == "":
 					serves = "-"
 				}
-				fmt.Fprintf(e.stdout, "%-14s  %-16s  %-20s  %s\n", s.Stage, serves, dash(s.Since), dash(s.Date))
+				rows = append(rows, []string{s.Stage, serves, dash(s.Since), dash(s.Date)})
+			}
+			if err := writeTable(e.stdout, rows); err != nil {
+				return err
 			}
 			for _, s := range st {
 				if s.Pending != "" {

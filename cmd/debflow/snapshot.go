@@ -193,12 +193,12 @@ func newSnapshotListCmd(g *globalOptions, e env) *cobra.Command {
 				fmt.Fprintln(e.stderr, "no snapshots")
 				return nil
 			}
-			fmt.Fprintf(e.stdout, "%-16s  %-20s  %8s  %-40s  %s\n", "NAME", "CREATED", "PACKAGES", "PROVENANCE", "STAGES")
+			rows := [][]string{{"NAME", "CREATED", "PACKAGES", "PROVENANCE", "STAGES"}}
 			for _, s := range all {
-				fmt.Fprintf(e.stdout, "%-16s  %-20s  %8d  %-40s  %s\n", s.Name, s.Info.Created.UTC().Format(time.RFC3339),
-					s.Info.Packages, provenance(s.Info), strings.Join(s.ServedBy, ","))
+				rows = append(rows, []string{s.Name, s.Info.Created.UTC().Format(time.RFC3339),
+					fmt.Sprint(s.Info.Packages), provenance(s.Info), strings.Join(s.ServedBy, ",")})
 			}
-			return nil
+			return writeTable(e.stdout, rows)
 		},
 	}
 }
