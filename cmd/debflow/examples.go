@@ -115,6 +115,8 @@ var commandDocs = map[string]struct{ example, tree string }{
 		"Changes in the tree: none (it only reads)."},
 	"man": {`  debflow man --out /usr/local/share/man/man1
   SOURCE_DATE_EPOCH=1700000000 debflow man --out build/man`, ""},
+	"doctor": {`  debflow doctor
+  debflow doctor --repo /srv/apt --key release.key --json`, ""},
 	"help":                  {`  debflow help publish`, ""},
 	"completion bash":       {`  debflow completion bash > /etc/bash_completion.d/debflow`, ""},
 	"completion zsh":        {`  debflow completion zsh > "${fpath[1]}/_debflow"`, ""},

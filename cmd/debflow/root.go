@@ -127,6 +127,7 @@ run any command.`,
 		newMirrorCmd(&g, e),
 		newCopyCmd(&g, e),
 		newManCmd(&g, e),
+		newDoctorCmd(&g, e),
 	)
 	// Commands defined in other files that print no JSON. (A command
 	// file can also mark its own command with withoutJSON.)
