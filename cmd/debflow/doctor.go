@@ -113,6 +113,9 @@ func lookPathIn(path, name string) (string, bool) {
 
 func runDoctor(ctx context.Context, g *globalOptions, e env) []doctorCheck {
 	path := e.getenv("PATH")
+	if path == "" {
+		path = os.Getenv("PATH") // an env without one (tests): the process's
+	}
 	checks := []doctorCheck{goCheck(ctx, path)}
 	for _, t := range doctorTools {
 		c := doctorCheck{Check: t.name}

@@ -21,11 +21,15 @@ func addDryRun(cmd *cobra.Command, dry *bool) {
 
 // openRepoMaybeDry opens the repository; with dry, over an overlay that
 // keeps every write in memory, so that the command runs for real and the
-// tree stays as it is (no lock file either). ov is nil without dry.
-func openRepoMaybeDry(g *globalOptions, e env, sign, dry bool) (r *repo.Repo, ov *dryrun.Storage, err error) {
+// tree stays as it is (no lock file either). ov is nil without dry. m,
+// when given, counts what the command reads and writes (progress).
+func openRepoMaybeDry(g *globalOptions, e env, sign, dry bool, m ...*meter) (r *repo.Repo, ov *dryrun.Storage, err error) {
 	st, err := openStorage(g)
 	if err != nil {
 		return nil, nil, err
+	}
+	for _, m := range m {
+		st = meterStorage(st, m)
 	}
 	if dry {
 		ov = dryrun.New(st)

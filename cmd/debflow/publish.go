@@ -88,7 +88,9 @@ func runPublish(cmd *cobra.Command, g *globalOptions, o publishOptions, e env, f
 	if err != nil {
 		return err
 	}
-	r, ov, err := openRepoMaybeDry(g, e, true, o.dryRun)
+	m := newMeter(g, e, "publishing", nil)
+	defer m.Stop()
+	r, ov, err := openRepoMaybeDry(g, e, true, o.dryRun, m)
 	if err != nil {
 		return err
 	}
@@ -99,6 +101,7 @@ func runPublish(cmd *cobra.Command, g *globalOptions, o publishOptions, e env, f
 		return err
 	}
 	defer repo.ClosePackages(pkgs)
+	m.Start(progressDelay, progressEvery)
 	res, err := r.Publish(cmd.Context(), pkgs, repo.PublishOptions{
 		Suite:            o.suite,
 		Component:        o.component,
@@ -108,6 +111,7 @@ func runPublish(cmd *cobra.Command, g *globalOptions, o publishOptions, e env, f
 		LockTimeout:      o.lockTimeout,
 		CreateSuite:      o.createSuite,
 	})
+	m.Stop()
 	if err != nil {
 		return err
 	}
