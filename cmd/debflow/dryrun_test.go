@@ -91,6 +91,7 @@ func TestDryRunPlansWhatTheRealRunDoes(t *testing.T) {
 	o := newOpsRepo(t)
 	o.publish(nil, testkit.Deb{Name: "hello", Version: "1.0"}, testkit.Deb{Name: "docs", Version: "1.0", Arch: "all"})
 	o.mustRun("snapshot", "create", "--quiet", "--key", o.key, "--name", "1-first")
+	o.publish([]string{"--suite", "feature-x", "--create-suite"}, testkit.Deb{Name: "feature", Version: "1.0"})
 	hello2 := testkit.WriteDeb(t, o.debs, testkit.Deb{Name: "hello", Version: "2.0"})
 	hello3 := testkit.WriteDeb(t, o.debs, testkit.Deb{Name: "hello", Version: "3.0"})
 
@@ -105,6 +106,7 @@ func TestDryRunPlansWhatTheRealRunDoes(t *testing.T) {
 		{"snapshot", "drop", "3-picked"},
 		{"snapshot", "drop", "1-first"}, // frees hello 1.0 for gc
 		{"remove", "--key", o.key, "docs"},
+		{"suite", "drop", "feature-x"},
 		{"gc"},
 	}
 	for _, step := range steps {
@@ -140,7 +142,7 @@ func TestDryRunPlansWhatTheRealRunDoes(t *testing.T) {
 		added, replaced, deleted := treeDiff(before, after)
 
 		switch step[0] {
-		case "gc", "remove": // their dry runs print the real result's shape, marked dry_run
+		case "gc", "remove", "suite": // their dry runs print the real result's shape, marked dry_run
 			var plan, got struct {
 				Removed   []string `json:"removed"`
 				PoolFreed []string `json:"pool_freed"`
