@@ -3,11 +3,25 @@ GO      ?= go
 BIN     := bin/debflow
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: build test demo bench fuzz vet clean mirror-check
+.PHONY: build test demo bench fuzz vet clean mirror-check install
 
 # Static (CGO_ENABLED=0): CI runners and devices differ in glibc.
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/debflow
+
+# make install [PREFIX=/usr/local] [DESTDIR=...]: the binary, a man page per
+# command (debflow man) and the bash, zsh and fish completions.
+PREFIX  ?= /usr/local
+install: build
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+	  $(DESTDIR)$(PREFIX)/share/zsh/site-functions \
+	  $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/debflow
+	$(BIN) man --quiet --out $(DESTDIR)$(PREFIX)/share/man/man1
+	$(BIN) completion bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/debflow
+	$(BIN) completion zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_debflow
+	$(BIN) completion fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/debflow.fish
 
 # staticcheck is installed by .ci/run (go install honnef.co/go/tools/cmd/staticcheck@v0.8.2).
 STATICCHECK ?= $(shell command -v staticcheck || echo $$($(GO) env GOPATH)/bin/staticcheck)

@@ -222,6 +222,11 @@ func (f *FS) Copy(ctx context.Context, src, dst string) error {
 		r.Remove(tmp)
 		return fsError("copy", dst, err)
 	}
+	// When dst is a link to src already, rename(2) succeeds and does
+	// nothing, leaving tmp behind.
+	if err := r.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fsError("copy", dst, err)
+	}
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -139,6 +140,9 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o buildOptions, e env) error
 	}
 	var results []build.Result
 	for _, arch := range arches {
+		// build writes the package into a temporary file in --out; its
+		// growth is the progress.
+		m := startMeter(g, e, strings.TrimSpace("building "+arch), tempFileSize(o.out, ".debflow-build-"))
 		res, err := build.Build(cmd.Context(), spec, build.Options{
 			OutDir:      o.out,
 			Arch:        arch,
@@ -148,6 +152,7 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o buildOptions, e env) error
 			Getenv:      e.getenv,
 			Check:       inspectBuilt,
 		})
+		m.Stop()
 		if err != nil {
 			return err
 		}

@@ -19,7 +19,8 @@ func newGCCmd(g *globalOptions, e env) *cobra.Command {
 an interrupted publish. It reads every index of the repository.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			r, err := openRepo(g, e, false)
+			// A dry run reads through an overlay: no lock file in the tree.
+			r, _, err := openRepoMaybeDry(g, e, false, dryRun)
 			if err != nil {
 				return err
 			}
@@ -41,7 +42,7 @@ an interrupted publish. It reads every index of the repository.`,
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "only list what would be removed")
+	addDryRun(cmd, &dryRun)
 	cmd.Flags().DurationVar(&lockTimeout, "lock-timeout", repo.DefaultLockTimeout, "how long to wait for a publisher")
 	return cmd
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -121,9 +122,15 @@ func runKeyExport(g *globalOptions, o keyExportOptions, e env) error {
 	return os.WriteFile(o.out, buf.Bytes(), 0o644)
 }
 
-// loadKey loads the signing key of --key, else $DEBFLOW_KEY. Every command
-// that signs takes its key here, so that a DEBFLOW_KEY that is set but
-// empty (a missing CI secret) fails each of them (exit 4).
+// envKeyFile names a file holding the signing key: GitLab cannot mask a
+// multi-line variable, so there the key is a File variable, whose value
+// is a path.
+const envKeyFile = "DEBFLOW_KEY_FILE"
+
+// loadKey loads the signing key of --key, else $DEBFLOW_KEY, else the file
+// $DEBFLOW_KEY_FILE names. Every command that signs takes its key here,
+// so that a DEBFLOW_KEY or DEBFLOW_KEY_FILE that is set but empty (a
+// missing CI secret) fails each of them (exit 4).
 func loadKey(g *globalOptions, e env) (*signing.Key, error) {
 	keys, err := loadKeys(g, e)
 	if err != nil {
@@ -135,7 +142,21 @@ func loadKey(g *globalOptions, e env) (*signing.Key, error) {
 // loadKeys loads every key of --key (repeated), else every armored key in
 // $DEBFLOW_KEY.
 func loadKeys(g *globalOptions, e env) ([]*signing.Key, error) {
-	return signing.LoadKeys(g.keyFiles, e.lookup)
+	file, fileSet := e.lookup(envKeyFile)
+	if len(g.keyFiles) > 0 || !fileSet {
+		return signing.LoadKeys(g.keyFiles, e.lookup)
+	}
+	if _, set := e.lookup(signing.EnvKey); set {
+		return nil, usagef("both %s and %s are set: unset one", signing.EnvKey, envKeyFile)
+	}
+	if strings.TrimSpace(file) == "" {
+		return nil, &signing.KeyError{Source: envKeyFile, Err: errors.New("set but empty (is the CI file variable missing?); unset it to run without a key")}
+	}
+	keys, err := signing.LoadKeys([]string{file}, e.lookup)
+	if err != nil {
+		return nil, fmt.Errorf("$%s: %w", envKeyFile, err)
+	}
+	return keys, nil
 }
 
 // keyFlag is --key: repeatable; the first one is also globalOptions.keyFile.

@@ -115,11 +115,14 @@ stay in the pool, so the next update resumes. Every request is bounded by
 --timeout (connecting, waiting, and any stall while reading).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := openRepo(g, e, true)
+			m := startMeter(g, e, "updating mirror "+args[0], nil)
+			defer m.Stop()
+			r, _, err := openRepoMaybeDry(g, e, true, false, m)
 			if err != nil {
 				return err
 			}
 			res, err := r.UpdateMirror(cmd.Context(), args[0], o)
+			m.Stop()
 			if res != nil {
 				for _, w := range res.Warnings {
 					fmt.Fprintf(e.stderr, "warning: %s\n", w)

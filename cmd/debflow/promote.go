@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -14,6 +15,7 @@ type promoteOptions struct {
 	force       bool
 	validFor    time.Duration
 	lockTimeout time.Duration
+	dryRun      bool
 }
 
 func newPromoteCmd(g *globalOptions, e env) *cobra.Command {
@@ -40,7 +42,7 @@ snapshot a stage serves already is a successful no-op.`,
 			if o.to == "" {
 				return usagef("--to STAGE is required")
 			}
-			r, err := openRepo(g, e, true)
+			r, ov, err := openRepoMaybeDry(g, e, true, o.dryRun)
 			if err != nil {
 				return err
 			}
@@ -48,25 +50,13 @@ snapshot a stage serves already is a successful no-op.`,
 			if err != nil {
 				return err
 			}
+			if ov != nil {
+				return printDryRun(cmd.Context(), g, e, ov, res, func(w io.Writer) { writePromoted(w, res, "would promote", "would roll back") })
+			}
 			if g.json {
 				return printJSON(e, res)
 			}
-			switch {
-			case res.NoOp:
-				fmt.Fprintf(e.stdout, "%s serves %s already\n", res.Stage, res.Snapshot)
-			default:
-				what := "promoted"
-				if res.Rollback {
-					what = "rolled back"
-				}
-				if res.Forced {
-					what += " (forced)"
-				}
-				fmt.Fprintf(e.stdout, "%s %s: %s -> %s\n", what, res.Stage, orNothing(res.Previous), res.Snapshot)
-				if res.ForcedGate != "" {
-					fmt.Fprintf(e.stdout, "the gate of %s was overridden (recorded in the history): %s\n", res.Stage, res.ForcedGate)
-				}
-			}
+			writePromoted(e.stdout, res, "promoted", "rolled back")
 			return nil
 		},
 	}
@@ -74,8 +64,27 @@ snapshot a stage serves already is a successful no-op.`,
 	f.StringVar(&o.to, "to", "", "the stage (required)")
 	f.BoolVar(&o.force, "force", false, "override the order rule (recorded in the history)")
 	f.DurationVar(&o.validFor, "valid-for", 0, "write Valid-Until = Date + this for the stage")
+	addDryRun(cmd, &o.dryRun)
 	f.DurationVar(&o.lockTimeout, "lock-timeout", repo.DefaultLockTimeout, "how long to wait for a publisher")
 	return cmd
+}
+
+func writePromoted(w io.Writer, res *repo.PromoteResult, promoted, rolledBack string) {
+	if res.NoOp {
+		fmt.Fprintf(w, "%s serves %s already\n", res.Stage, res.Snapshot)
+		return
+	}
+	what := promoted
+	if res.Rollback {
+		what = rolledBack
+	}
+	if res.Forced {
+		what += " (forced)"
+	}
+	fmt.Fprintf(w, "%s %s: %s -> %s\n", what, res.Stage, orNothing(res.Previous), res.Snapshot)
+	if res.ForcedGate != "" {
+		fmt.Fprintf(w, "the gate of %s was overridden (recorded in the history): %s\n", res.Stage, res.ForcedGate)
+	}
 }
 
 func newStatusCmd(g *globalOptions, e env) *cobra.Command {
@@ -103,7 +112,7 @@ refresh) completes the promotion.`,
 			if g.json {
 				return printJSON(e, st)
 			}
-			fmt.Fprintf(e.stdout, "%-14s  %-16s  %-20s  %s\n", "STAGE", "SERVES", "SINCE", "RELEASE DATE")
+			rows := [][]string{{"STAGE", "SERVES", "SINCE", "RELEASE DATE"}}
 			for _, s := range st {
 				serves := s.Serves
 				switch {
@@ -112,7 +121,10 @@ refresh) completes the promotion.`,
 				case serves == "":
 					serves = "-"
 				}
-				fmt.Fprintf(e.stdout, "%-14s  %-16s  %-20s  %s\n", s.Stage, serves, dash(s.Since), dash(s.Date))
+				rows = append(rows, []string{s.Stage, serves, dash(s.Since), dash(s.Date)})
+			}
+			if err := writeTable(e.stdout, rows); err != nil {
+				return err
 			}
 			for _, s := range st {
 				if s.SoakRequired > 0 || s.VerdictRequired || s.Verdict != nil {

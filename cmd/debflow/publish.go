@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -19,6 +20,7 @@ type publishOptions struct {
 	validFor         time.Duration
 	lockTimeout      time.Duration
 	createSuite      bool
+	dryRun           bool
 }
 
 func newPublishCmd(g *globalOptions, e env) *cobra.Command {
@@ -51,6 +53,7 @@ the suite, and removes the pool files no other suite still lists.`,
 	f.DurationVar(&o.validFor, "valid-for", 0, "write Valid-Until = Date + this (e.g. 168h); refresh before it passes")
 	f.DurationVar(&o.lockTimeout, "lock-timeout", repo.DefaultLockTimeout, "how long to wait for another publisher")
 	f.BoolVar(&o.createSuite, "create-suite", false, "create --suite if it does not exist (development and the first stage need not)")
+	addDryRun(cmd, &o.dryRun)
 	return cmd
 }
 
@@ -85,7 +88,9 @@ func runPublish(cmd *cobra.Command, g *globalOptions, o publishOptions, e env, f
 	if err != nil {
 		return err
 	}
-	r, err := openRepo(g, e, true)
+	m := newMeter(g, e, "publishing", nil)
+	defer m.Stop()
+	r, ov, err := openRepoMaybeDry(g, e, true, o.dryRun, m)
 	if err != nil {
 		return err
 	}
@@ -96,6 +101,7 @@ func runPublish(cmd *cobra.Command, g *globalOptions, o publishOptions, e env, f
 		return err
 	}
 	defer repo.ClosePackages(pkgs)
+	m.Start(progressDelay, progressEvery)
 	res, err := r.Publish(cmd.Context(), pkgs, repo.PublishOptions{
 		Suite:            o.suite,
 		Component:        o.component,
@@ -105,20 +111,28 @@ func runPublish(cmd *cobra.Command, g *globalOptions, o publishOptions, e env, f
 		LockTimeout:      o.lockTimeout,
 		CreateSuite:      o.createSuite,
 	})
+	m.Stop()
 	if err != nil {
 		return err
+	}
+	if ov != nil {
+		return printDryRun(cmd.Context(), g, e, ov, res, func(w io.Writer) { writePublished(w, res, o.keep, "would add", "would remove") })
 	}
 	if g.json {
 		return printJSON(e, res)
 	}
+	writePublished(e.stdout, res, o.keep, "added", "removed")
+	return nil
+}
+
+func writePublished(w io.Writer, res *repo.PublishResult, keep int, added, removed string) {
 	for _, k := range res.Added {
-		fmt.Fprintf(e.stdout, "added %s to %s\n", k, res.Suite)
+		fmt.Fprintf(w, "%s %s to %s\n", added, k, res.Suite)
 	}
 	for _, k := range res.Unchanged {
-		fmt.Fprintf(e.stdout, "unchanged %s (already in %s)\n", k, res.Suite)
+		fmt.Fprintf(w, "unchanged %s (already in %s)\n", k, res.Suite)
 	}
 	for _, k := range res.Removed {
-		fmt.Fprintf(e.stdout, "removed %s (--keep %d)\n", k, o.keep)
+		fmt.Fprintf(w, "%s %s (--keep %d)\n", removed, k, keep)
 	}
-	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/debflow/debflow/repo"
 	"github.com/debflow/debflow/repo/storage"
@@ -79,6 +80,11 @@ func openRepo(g *globalOptions, e env, sign bool, extra ...repo.Option) (*repo.R
 	if err != nil {
 		return nil, err
 	}
+	return openRepoOn(st, g, e, sign, extra...)
+}
+
+// openRepoOn is openRepo on a storage already opened (a dry run's overlay).
+func openRepoOn(st repo.Storage, g *globalOptions, e env, sign bool, extra ...repo.Option) (*repo.Repo, error) {
 	opts := append([]repo.Option{repo.WithLog(progress(g, e)), repo.WithClock(e.now)}, extra...)
 	if sign {
 		keys, err := loadKeys(g, e)
@@ -161,17 +167,20 @@ func printJSON(e env, v any) error {
 }
 
 // terminalProgress returns a progress callback that redraws one line on a
-// terminal, or nil (quiet) when stderr is not one, in CI, or with --quiet.
+// terminal, with the rate, or nil (quiet) when stderr is not one, in CI,
+// with --quiet or --json (see showProgress).
 func terminalProgress(g *globalOptions, e env, what string) func(done, total int) {
-	if g.quiet || g.json || e.getenv("CI") != "" || !isTerminal(e.stderr) {
+	if !showProgress(g, e) {
 		return nil
 	}
+	start := time.Now()
 	return func(done, total int) {
 		if total < 20 {
 			return
 		}
 		if done%50 == 0 || done == total {
-			fmt.Fprintf(e.stderr, "\r%s: %d/%d", what, done, total)
+			rate := float64(done) / max(time.Since(start).Seconds(), 0.001)
+			fmt.Fprintf(e.stderr, "\r%s: %d/%d (%.0f/s)", what, done, total, rate)
 			if done == total {
 				fmt.Fprintln(e.stderr)
 			}

@@ -39,7 +39,7 @@ type globalOptions struct {
 func (o *globalOptions) addFlags(cmd *cobra.Command, e env) {
 	f := cmd.PersistentFlags()
 	f.StringVar(&o.repo, "repo", e.getenv("DEBFLOW_REPO"), "the repository: a directory (default $DEBFLOW_REPO)")
-	f.Var(&keyFlag{o}, "key", "OpenPGP secret key file, repeatable to sign with several keys (else the armored key or keys in $DEBFLOW_KEY; passphrase in $DEBFLOW_KEY_PASSPHRASE)")
+	f.Var(&keyFlag{o}, "key", "OpenPGP secret key file, repeatable to sign with several keys (else the armored key or keys in $DEBFLOW_KEY, or the file $DEBFLOW_KEY_FILE names; passphrase in $DEBFLOW_KEY_PASSPHRASE)")
 	f.BoolVar(&o.json, "json", false, "print results as JSON, for scripts")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "print only results and errors")
 }
@@ -131,13 +131,14 @@ run any command.`,
 		newStageCmd(&g, e),
 		newVerdictCmd(&g, e),
 		newKeyringPackageCmd(&g, e),
+		newManCmd(&g, e),
+		newDoctorCmd(&g, e),
 	)
 	// Commands defined in other files that print no JSON. (A command
 	// file can also mark its own command with withoutJSON.)
 	for path, why := range map[string]string{
-		"key generate":  "it writes a key file",
-		"key export":    "it prints a key",
-		"snapshot drop": "it only says that it dropped the snapshot",
+		"key generate": "it writes a key file",
+		"key export":   "it prints a key",
 	} {
 		if c, rest, err := root.Find(strings.Fields(path)); err == nil && len(rest) == 0 && c != root {
 			withoutJSON(c, why)

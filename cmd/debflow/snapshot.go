@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -35,6 +36,7 @@ type snapshotCreateOptions struct {
 	from, name  string
 	sources     []string // create: --from, repeatable
 	lockTimeout time.Duration
+	dryRun      bool
 }
 
 func newSnapshotCreateCmd(g *globalOptions, e env) *cobra.Command {
@@ -55,13 +57,18 @@ source with the newest version gives it, and the snapshot's provenance
 source won over another's.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			r, err := openRepo(g, e, true)
+			r, ov, err := openRepoMaybeDry(g, e, true, o.dryRun)
 			if err != nil {
 				return err
 			}
 			res, err := r.CreateSnapshot(cmd.Context(), repo.SnapshotOptions{Sources: o.sources, Name: o.name, LockTimeout: o.lockTimeout})
 			if err != nil {
 				return err
+			}
+			if ov != nil {
+				return printDryRun(cmd.Context(), g, e, ov, res, func(w io.Writer) {
+					fmt.Fprintf(w, "would create snapshot %s of %s: %d packages\n", res.Name, strings.Join(o.sources, " + "), res.Packages)
+				})
 			}
 			if g.json {
 				return printJSON(e, res)
@@ -73,6 +80,7 @@ source won over another's.`,
 	}
 	cmd.Flags().StringArrayVar(&o.sources, "from", []string{"development"}, "a suite or mirror to freeze (repeat to combine several)")
 	cmd.Flags().StringVar(&o.name, "name", "", "the snapshot's name (default: the UTC date)")
+	addDryRun(cmd, &o.dryRun)
 	cmd.Flags().DurationVar(&o.lockTimeout, "lock-timeout", repo.DefaultLockTimeout, "how long to wait for a publisher")
 	return cmd
 }
@@ -98,13 +106,21 @@ provenance (the base and the picks).`,
 				}
 				picks = append(picks, p)
 			}
-			r, err := openRepo(g, e, true)
+			r, ov, err := openRepoMaybeDry(g, e, true, o.dryRun)
 			if err != nil {
 				return err
 			}
 			res, err := r.PickSnapshot(cmd.Context(), args[0], picks, repo.SnapshotOptions{From: o.from, Name: o.name, LockTimeout: o.lockTimeout})
 			if err != nil {
 				return err
+			}
+			if ov != nil {
+				return printDryRun(cmd.Context(), g, e, ov, res, func(w io.Writer) {
+					for _, warn := range res.Warnings {
+						fmt.Fprintf(e.stderr, "warning: %s\n", warn)
+					}
+					fmt.Fprintf(w, "would create snapshot %s: %s with %s\n", res.Name, args[0], strings.Join(args[1:], " "))
+				})
 			}
 			if g.json {
 				return printJSON(e, res)
@@ -118,6 +134,7 @@ provenance (the base and the picks).`,
 	}
 	cmd.Flags().StringVar(&o.from, "from", "development", "the suite or snapshot to take the packages from")
 	cmd.Flags().StringVar(&o.name, "name", "", "the new snapshot's name (default: the UTC date)")
+	addDryRun(cmd, &o.dryRun)
 	cmd.Flags().DurationVar(&o.lockTimeout, "lock-timeout", repo.DefaultLockTimeout, "how long to wait for a publisher")
 	return cmd
 }
@@ -176,12 +193,12 @@ func newSnapshotListCmd(g *globalOptions, e env) *cobra.Command {
 				fmt.Fprintln(e.stderr, "no snapshots")
 				return nil
 			}
-			fmt.Fprintf(e.stdout, "%-16s  %-20s  %8s  %-40s  %s\n", "NAME", "CREATED", "PACKAGES", "PROVENANCE", "STAGES")
+			rows := [][]string{{"NAME", "CREATED", "PACKAGES", "PROVENANCE", "STAGES"}}
 			for _, s := range all {
-				fmt.Fprintf(e.stdout, "%-16s  %-20s  %8d  %-40s  %s\n", s.Name, s.Info.Created.UTC().Format(time.RFC3339),
-					s.Info.Packages, provenance(s.Info), strings.Join(s.ServedBy, ","))
+				rows = append(rows, []string{s.Name, s.Info.Created.UTC().Format(time.RFC3339),
+					fmt.Sprint(s.Info.Packages), provenance(s.Info), strings.Join(s.ServedBy, ",")})
 			}
-			return nil
+			return writeTable(e.stdout, rows)
 		},
 	}
 }
@@ -229,22 +246,32 @@ func newSnapshotShowCmd(g *globalOptions, e env) *cobra.Command {
 
 func newSnapshotDropCmd(g *globalOptions, e env) *cobra.Command {
 	var lockTimeout time.Duration
+	var dryRun bool
 	cmd := &cobra.Command{
 		Use:   "drop --repo DIR NAME",
 		Short: "Remove a snapshot no stage serves (gc frees its pool files)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := openRepo(g, e, false)
+			r, ov, err := openRepoMaybeDry(g, e, false, dryRun)
 			if err != nil {
 				return err
 			}
 			if err := r.DropSnapshot(cmd.Context(), args[0], lockTimeout); err != nil {
 				return err
 			}
+			if ov != nil {
+				return printDryRun(cmd.Context(), g, e, ov, map[string]string{"dropped": args[0]}, func(w io.Writer) {
+					fmt.Fprintf(w, "would drop %s\n", args[0])
+				})
+			}
+			if g.json {
+				return printJSON(e, map[string]string{"dropped": args[0]})
+			}
 			fmt.Fprintf(e.stdout, "dropped %s\n", args[0])
 			return nil
 		},
 	}
 	cmd.Flags().DurationVar(&lockTimeout, "lock-timeout", repo.DefaultLockTimeout, "how long to wait for a publisher")
+	addDryRun(cmd, &dryRun)
 	return cmd
 }

@@ -32,6 +32,8 @@ func finishTree(root *cobra.Command, g *globalOptions) {
 			}
 		}
 	}
+	applyDocs(root)
+	registerCompletions(root, g)
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
 		if c.HasSubCommands() {

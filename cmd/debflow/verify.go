@@ -41,11 +41,18 @@ It lists the problems and exits 6 when there are any.`,
 			if err != nil {
 				return err
 			}
-			r, err := openRepo(g, e, false)
+			m := startMeter(g, e, "verifying", nil)
+			defer m.Stop()
+			st, err := openStorage(g)
+			if err != nil {
+				return err
+			}
+			r, err := openRepoOn(meterStorage(st, m), g, e, false)
 			if err != nil {
 				return err
 			}
 			rep, err := r.Verify(cmd.Context(), kr)
+			m.Stop()
 			if err != nil {
 				return err
 			}
