@@ -44,6 +44,11 @@ type Options struct {
 	// that publish refuses. (It is a hook because debfile's tests build
 	// packages with this package.)
 	Check func(io.Reader) error
+	// CommitField writes the full git commit into the control field
+	// Vcs-Git-Commit. It is off by default: lintian knows no such field
+	// and warns (unknown-field), and the version already carries the
+	// commit's short hash after a tag.
+	CommitField bool
 }
 
 // Result describes a written package.
@@ -141,6 +146,7 @@ func checkBuilt(ctx context.Context, file string, check func(io.Reader) error) e
 type BuildPlan struct {
 	Name, Version, Arch string
 	Commit              string
+	CommitField         bool // write Commit into the control field CommitField
 	Dirty               bool // the git work tree has uncommitted changes to tracked files
 	ModTime             time.Time
 	Compression         compress.Format
@@ -177,7 +183,7 @@ func plan(ctx context.Context, spec *Spec, opts Options) (*BuildPlan, error) {
 	if err := spec.check(); err != nil {
 		return nil, err
 	}
-	p := &BuildPlan{Name: spec.Name}
+	p := &BuildPlan{Name: spec.Name, CommitField: opts.CommitField}
 
 	arch, field := debianArch(firstNonEmpty(spec.Arch, "amd64")), "arch"
 	if spec.Deb.Arch != "" {
@@ -350,7 +356,7 @@ func (s *Spec) control(p *BuildPlan) (debian.Paragraph, error) {
 	}
 	// License and Vendor are not Debian control fields (nfpm does not
 	// write them either): lintian would flag them.
-	if p.Commit != "" {
+	if p.Commit != "" && p.CommitField {
 		c = append(c, debian.Field{Name: CommitField, Value: p.Commit})
 	}
 	for _, name := range slices.Sorted(maps.Keys(s.Deb.Fields)) {

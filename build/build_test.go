@@ -370,7 +370,7 @@ func TestVersionFromGit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := Build(context.Background(), spec, Options{OutDir: t.TempDir(), Getenv: env()})
+	res, err := Build(context.Background(), spec, Options{OutDir: t.TempDir(), Getenv: env(), CommitField: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,6 +22,7 @@ type buildOptions struct {
 	compression string
 	unsigned    bool
 	requireSig  bool
+	commitField bool
 }
 
 func newBuildCmd(g *globalOptions, e env) *cobra.Command {
@@ -79,6 +80,7 @@ very old ones; none writes plain tar members.`,
 	f.StringSliceVar(&o.arch, "arch", nil, "target architecture(s), overriding the spec's arch")
 	f.StringVar(&o.compression, "compression", "", "xz, zstd (dpkg >= 1.21.18), gzip or none (default: the spec's deb.compression, else xz)")
 	f.BoolVar(&o.unsigned, "unsigned", false, "do not sign, even when a key is available")
+	f.BoolVar(&o.commitField, "commit-field", false, "record the full git commit in the control field Vcs-Git-Commit (lintian warns: unknown-field)")
 	f.BoolVar(&o.requireSig, "require-signature", false, "refuse to build unless the package is signed (exit 4 without a key)")
 	cmd.MarkFlagRequired("spec")
 	return cmd
@@ -151,6 +153,7 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o buildOptions, e env) error
 			Signer:      signer,
 			Getenv:      e.getenv,
 			Check:       inspectBuilt,
+			CommitField: o.commitField,
 		})
 		m.Stop()
 		if err != nil {
