@@ -74,6 +74,9 @@ if mounted_under "$FLEET/"; then
 fi
 rm -rf --one-file-system "$FLEET"
 mkdir -p "$FLEET/devices" "$CACHE"
+# The device roots hold Go files (git's contrib): a module of its own keeps
+# demo/ out of the debflow module's ./... (go vet, go test, staticcheck).
+[ -f "$TOP/demo/go.mod" ] || printf 'module demo\n\ngo 1.21\n' >"$TOP/demo/go.mod"
 D() { "$DEBFLOW" "$@"; }
 export DEBFLOW_REPO=$FLEET/repo
 KEY=$FLEET/signing.asc
@@ -131,7 +134,7 @@ D promote --key "$KEY" 2026-01-01 --to production >/dev/null
 echo "the fleet so far: snapshot 2026-01-01 (1.0.0) on canary and production"
 port=$((20000 + RANDOM % 20000))
 URL=http://127.0.0.1:$port
-D serve --addr "127.0.0.1:$port" >"$FLEET/serve.log" 2>&1 &
+"$DEBFLOW" serve --addr "127.0.0.1:$port" >"$FLEET/serve.log" 2>&1 & # not through D: $! must be the server
 server=$!
 for _ in $(seq 100); do curl -fs "$URL/dists/development/InRelease" >/dev/null 2>&1 && break; sleep 0.1; done
 curl -fs "$URL/dists/development/InRelease" >/dev/null || die "debflow serve did not start (log: demo/fleet/serve.log)"
