@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/debflow
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: build test demo bench fuzz vet clean mirror-check install
+.PHONY: build test demo fleet-demo bench fuzz vet clean mirror-check install
 
 # Static (CGO_ENABLED=0): CI runners and devices differ in glibc.
 build:
@@ -35,6 +35,11 @@ test:
 demo: build
 	./scripts/demo.sh
 
+# Three Debian 12 device roots configured by ansible-pull from a branch per
+# stage (root, debootstrap, the machine's Debian mirror; see the README).
+fleet-demo: build
+	./scripts/fleet-demo.sh
+
 bench: build
 	./scripts/bench.sh
 
@@ -52,5 +57,7 @@ fuzz:
 	  done; \
 	done
 
+# Refuses while the fleet demo has something mounted under demo/.
 clean:
-	rm -rf bin demo
+	@! grep -qs " $(CURDIR)/demo/" /proc/mounts || { echo "mounts under demo/ (grep $(CURDIR)/demo /proc/mounts): umount them first" >&2; exit 1; }
+	rm -rf --one-file-system bin demo

@@ -93,9 +93,13 @@ type RefusedError struct {
 	Stage, Snapshot string
 	Err             error // why the promotion was refused
 	ReportErr       error // non-nil when GitHub could not be told
+	Local           bool  // no forge was told (debflow reconcile)
 }
 
 func (e *RefusedError) Error() string {
+	if e.Local {
+		return fmt.Sprintf("did not promote %s to %s, nothing changed: %v", e.Stage, e.Snapshot, e.Err)
+	}
 	if e.ReportErr != nil {
 		return fmt.Sprintf("did not promote %s to %s: %v; and GitHub was not told: %v", e.Stage, e.Snapshot, e.Err, e.ReportErr)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/debflow/debflow/repo"
@@ -61,16 +60,17 @@ func Promote(ctx context.Context, gh *Client, r PromoteRepo, req PromoteRequest)
 		return &PromoteReport{}, nil
 	}
 	stage := req.StageMap.Stage(ev.Base)
-	if err := checkStage(ctx, r, ev.Base, stage); err != nil {
+	if problem, err := stageProblem(ctx, r, stage); err != nil {
 		return nil, err
+	} else if problem != "" {
+		if !strings.HasPrefix(problem, "the rolling") {
+			problem += "; give --stage-map " + ev.Base + "=STAGE"
+		}
+		return nil, fmt.Errorf("%w: branch %s maps to %s, %s; nothing was promoted", ErrStageMap, ev.Base, stage, problem)
 	}
-	data, err := os.ReadFile(req.StageFile)
+	snap, err := readStageFile(req.StageFile)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrStageFile, err)
-	}
-	snap, err := ReadStageSnapshot(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", req.StageFile, err)
+		return nil, err
 	}
 
 	id, err := gh.CreateDeployment(ctx, Deployment{
@@ -89,15 +89,8 @@ func Promote(ctx context.Context, gh *Client, r PromoteRepo, req PromoteRequest)
 	}
 	out := PromoteOutcome{Number: ev.Number, Stage: stage, Snapshot: snap, Commit: ev.MergeSHA, RunURL: req.RunURL}
 	res, perr := r.Promote(ctx, snap, stage, opts)
-	if perr != nil {
-		out.Refused = perr
-		out.Serving = serving(ctx, r, stage)
-	} else {
-		out.Result = res
-		if !res.NoOp {
-			out.Changes, out.DiffErr = diffServed(ctx, r, res.Previous, snap)
-		}
-	}
+	out.Result = res
+	finishOutcome(ctx, r, &out, perr)
 
 	// Report both ways, whatever happens to the other.
 	rep := &PromoteReport{Merged: true, Outcome: out, DeploymentID: id}
@@ -121,29 +114,28 @@ func Promote(ctx context.Context, gh *Client, r PromoteRepo, req PromoteRequest)
 	return rep, nil
 }
 
-// checkStage refuses, before anything is created on GitHub, a branch that
-// maps to no stage the repository has, or to its rolling suite, which
-// promote does not feed.
-func checkStage(ctx context.Context, r PromoteRepo, branch, stage string) error {
+// stageProblem says, before anything changes, why a stage cannot be
+// promoted to: it is no stage of the repository, or its rolling suite,
+// which promote does not feed. "" is no problem.
+func stageProblem(ctx context.Context, r PromoteRepo, stage string) (string, error) {
 	st, err := r.Status(ctx)
 	if err != nil {
-		return fmt.Errorf("nothing was promoted: reading the repository's stages: %w", err)
+		return "", fmt.Errorf("nothing was promoted: reading the repository's stages: %w", err)
 	}
 	var names []string
 	for _, s := range st {
 		if s.Rolling {
 			if s.Stage == stage {
-				return fmt.Errorf("%w: branch %s maps to %s, the rolling suite that publish feeds; nothing was promoted", ErrStageMap, branch, stage)
+				return "the rolling suite that publish feeds", nil
 			}
 			continue
 		}
 		if s.Stage == stage {
-			return nil
+			return "", nil
 		}
 		names = append(names, s.Stage)
 	}
-	return fmt.Errorf("%w: branch %s maps to %s, which is no stage of the repository (stages: %s); give --stage-map %s=STAGE; nothing was promoted",
-		ErrStageMap, branch, stage, strings.Join(names, ", "), branch)
+	return fmt.Sprintf("which is no stage of the repository (stages: %s)", strings.Join(names, ", ")), nil
 }
 
 // promotedBy describes the promoter for the stage's history.

@@ -385,18 +385,35 @@ func (r *Repo) Status(ctx context.Context) ([]StageStatus, error) {
 
 // promoter describes who promotes: the CI job when there is one, else
 // $USER@host.
-func promoter() string {
+func promoter() string { return Promoter(os.Getenv) }
+
+// Promoter describes who acts, from a CI environment: GitHub Actions,
+// Gitea and Forgejo Actions, GitLab CI, Jenkins, another CI, or else
+// $USER@host.
+func Promoter(getenv func(string) string) string {
 	switch {
-	case os.Getenv("GITHUB_ACTIONS") == "true":
-		return fmt.Sprintf("%s via GitHub Actions %s/actions/runs/%s", os.Getenv("GITHUB_ACTOR"), os.Getenv("GITHUB_REPOSITORY"), os.Getenv("GITHUB_RUN_ID"))
-	case os.Getenv("GITLAB_CI") == "true":
-		return fmt.Sprintf("%s via GitLab CI %s", os.Getenv("GITLAB_USER_LOGIN"), os.Getenv("CI_JOB_URL"))
-	case os.Getenv("CI") != "":
+	case getenv("FORGEJO_ACTIONS") == "true", getenv("GITEA_ACTIONS") == "true":
+		forge := "Gitea Actions"
+		if getenv("FORGEJO_ACTIONS") == "true" {
+			forge = "Forgejo Actions"
+		}
+		return fmt.Sprintf("%s via %s %s/%s/actions/runs/%s", getenv("GITHUB_ACTOR"), forge, strings.TrimSuffix(getenv("GITHUB_SERVER_URL"), "/"), getenv("GITHUB_REPOSITORY"), getenv("GITHUB_RUN_NUMBER"))
+	case getenv("GITHUB_ACTIONS") == "true":
+		return fmt.Sprintf("%s via GitHub Actions %s/actions/runs/%s", getenv("GITHUB_ACTOR"), getenv("GITHUB_REPOSITORY"), getenv("GITHUB_RUN_ID"))
+	case getenv("GITLAB_CI") == "true":
+		return fmt.Sprintf("%s via GitLab CI %s", getenv("GITLAB_USER_LOGIN"), getenv("CI_JOB_URL"))
+	case getenv("JENKINS_URL") != "":
+		who := getenv("BUILD_USER_ID") // the build-user-vars plugin
+		if who == "" {
+			who = "someone"
+		}
+		return fmt.Sprintf("%s via Jenkins %s", who, getenv("BUILD_URL"))
+	case getenv("CI") != "":
 		return "CI"
 	}
-	user := os.Getenv("USER")
+	user := getenv("USER")
 	if user == "" {
-		user = os.Getenv("LOGNAME")
+		user = getenv("LOGNAME")
 	}
 	if user == "" {
 		user = "unknown"

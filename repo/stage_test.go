@@ -175,3 +175,26 @@ func TestVerifyCatchesEditedStage(t *testing.T) {
 		t.Errorf("verify missed the edited stage index: %v", rep.Problems)
 	}
 }
+
+func TestPromoterFromCIEnvironments(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_ACTOR": "alice", "GITHUB_REPOSITORY": "o/iac", "GITHUB_RUN_ID": "42"}, "alice via GitHub Actions o/iac/actions/runs/42"},
+		{map[string]string{"GITHUB_ACTIONS": "true", "GITEA_ACTIONS": "true", "GITHUB_ACTOR": "bob", "GITHUB_SERVER_URL": "https://gitea.example/", "GITHUB_REPOSITORY": "o/iac", "GITHUB_RUN_NUMBER": "3"}, "bob via Gitea Actions https://gitea.example/o/iac/actions/runs/3"},
+		{map[string]string{"GITHUB_ACTIONS": "true", "FORGEJO_ACTIONS": "true", "GITEA_ACTIONS": "true", "GITHUB_ACTOR": "eve", "GITHUB_SERVER_URL": "https://codeberg.org", "GITHUB_REPOSITORY": "o/iac", "GITHUB_RUN_NUMBER": "8"}, "eve via Forgejo Actions https://codeberg.org/o/iac/actions/runs/8"},
+		{map[string]string{"GITLAB_CI": "true", "GITLAB_USER_LOGIN": "carol", "CI_JOB_URL": "https://gitlab.example/o/iac/-/jobs/7"}, "carol via GitLab CI https://gitlab.example/o/iac/-/jobs/7"},
+		{map[string]string{"JENKINS_URL": "https://ci/", "BUILD_URL": "https://ci/job/iac/12/", "BUILD_USER_ID": "dave"}, "dave via Jenkins https://ci/job/iac/12/"},
+		{map[string]string{"JENKINS_URL": "https://ci/", "BUILD_URL": "https://ci/job/iac/12/"}, "someone via Jenkins https://ci/job/iac/12/"},
+		{map[string]string{"CI": "1"}, "CI"},
+	} {
+		if got := repo.Promoter(func(k string) string { return tc.env[k] }); got != tc.want {
+			t.Errorf("Promoter(%v) = %q, want %q", tc.env, got, tc.want)
+		}
+	}
+	host, _ := os.Hostname()
+	if got := repo.Promoter(func(k string) string { return map[string]string{"USER": "fred"}[k] }); got != "fred@"+host {
+		t.Errorf("outside CI: %q", got)
+	}
+}

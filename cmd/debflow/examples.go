@@ -15,6 +15,7 @@ import (
 // flags.
 var commandDocs = map[string]struct{ example, tree string }{
 	"check":           {"", "Changes in the tree: none (it only reads, and never the pool)."},
+	"reconcile":       {"", "Changes in the tree: as promote: the stage's dists/STAGE and its record; nothing with --dry-run."},
 	"keyring-package": {"", "Changes in the tree: none; it writes one .deb into --out."},
 	"stage set":       {"", "Changes in the tree: the stage's gate in .debflow/config.json."},
 	"verdict":         {"", "Changes in the tree: .debflow/verdicts/STAGE.json."},

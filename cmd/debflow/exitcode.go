@@ -30,7 +30,7 @@ func exitCode(err error) int {
 		return exitNotReported
 	case errors.Is(err, ci.ErrStageMap), errors.Is(err, ci.ErrConfig):
 		return exitUsage
-	case errors.Is(err, ci.ErrEvent), errors.Is(err, ci.ErrStageFile):
+	case errors.Is(err, ci.ErrEvent), errors.Is(err, ci.ErrStageFile), errors.Is(err, ci.ErrWrongBranch), errors.Is(err, ci.ErrNoStage):
 		return exitInput
 	case errors.Is(err, repo.ErrNeedsRepair), errors.Is(err, repo.ErrClock), errors.Is(err, signing.ErrKeyExists):
 		return exitConflict

@@ -28,6 +28,7 @@ type sourcesOptions struct {
 	components  []string
 	snapshot    string
 	preferences bool
+	deb822Mod   bool
 }
 
 func newSourcesCmd(g *globalOptions, e env) *cobra.Command {
@@ -39,6 +40,14 @@ func newSourcesCmd(g *globalOptions, e env) *cobra.Command {
 the armored public key (apt >= 2.3.10, Debian 12), or names a keyring on
 the device with --keyring-path. --format list prints the one-line format
 for old devices, which needs --keyring-path.
+
+--format ansible prints Ansible tasks that configure a device for the
+stage: a copy task writing the deb822 source (key embedded) to
+/etc/apt/sources.list.d/debflow.sources and one writing the pin to
+/etc/apt/preferences.d/debflow.pref. They run on Debian 12's ansible-core
+2.14; --ansible-deb822-module writes the source with deb822_repository
+instead (ansible-core 2.15 and later). --format json prints the same data
+for other tools.
 
 --preferences prints, instead, the apt preferences entry (for
 /etc/apt/preferences.d/) that pins the stage at priority 1001: apt never
@@ -67,7 +76,8 @@ would let a value add fields of its own to the entry, exits 2.`,
 	f.StringVar(&o.stage, "stage", "development", "the suite the devices follow")
 	f.StringArrayVar(&o.keyring, "keyring", nil, "public key to embed, repeatable: every key goes into Signed-By (default: the public part of every --key)")
 	f.StringVar(&o.keyringPath, "keyring-path", "", "name this keyring (an absolute path on the device) instead of embedding the key")
-	f.StringVar(&o.format, "format", "deb822", "deb822 or list")
+	f.StringVar(&o.format, "format", "deb822", "deb822, list, ansible (tasks that write the source and the pin) or json (the same data)")
+	f.BoolVar(&o.deb822Mod, "ansible-deb822-module", false, "with --format ansible: use ansible.builtin.deb822_repository (ansible-core >= 2.15) for the source")
 	f.StringVar(&o.snapshot, "snapshot", "", "follow this snapshot instead of a stage")
 	f.BoolVar(&o.preferences, "preferences", false, "print an apt preferences entry pinning the stage above 1000 (devices then follow rollbacks), with the stage's Origin and Label")
 	// An array, split here: a slice flag reads its value as CSV and would
@@ -115,8 +125,8 @@ func runSources(ctx context.Context, g *globalOptions, e env, o sourcesOptions, 
 	var uri, keyringPath string
 	var err error
 	if !o.preferences {
-		if o.format != "deb822" && o.format != "list" {
-			return "", usagef("--format %q: want deb822 or list", o.format)
+		if !slices.Contains([]string{"deb822", "list", "ansible", "json"}, o.format) {
+			return "", usagef("--format %q: want deb822, list, ansible or json", o.format)
 		}
 		if uri, err = checkSourceURL(o.url); err != nil {
 			return "", err
@@ -146,11 +156,17 @@ func runSources(ctx context.Context, g *globalOptions, e env, o sourcesOptions, 
 	}
 
 	if o.preferences {
+		if o.format == "ansible" || o.format == "json" {
+			return "", usagef("--format %s prints the pin too: leave out --preferences", o.format)
+		}
 		return preferences(ctx, st, suite, rel)
+	}
+	if o.deb822Mod && o.format != "ansible" {
+		return "", usagef("--ansible-deb822-module goes with --format ansible")
 	}
 	so := repo.SourcesOptions{URL: uri, Suite: suite, Components: o.components, KeyringPath: keyringPath}
 	switch o.format {
-	case "deb822":
+	case "deb822", "ansible", "json":
 		if so.KeyringPath == "" {
 			if so.ArmoredKey, err = armoredPublicKey(g, e, o.keyring...); err != nil {
 				return "", err
@@ -159,7 +175,14 @@ func runSources(ctx context.Context, g *globalOptions, e env, o sourcesOptions, 
 				return "", err
 			}
 		}
-		return usageIfErr(repo.Deb822(so))
+		if o.format == "deb822" {
+			return usageIfErr(repo.Deb822(so))
+		}
+		pin, err := preferences(ctx, st, suite, rel)
+		if err != nil {
+			return "", err
+		}
+		return deviceConfig(so, pin, o.format, o.deb822Mod)
 	default:
 		return usageIfErr(repo.OneLine(so))
 	}
