@@ -55,41 +55,11 @@ func TestGCCleansLeftovers(t *testing.T) {
 // TestGCOnFullDisk: the command that frees space works at 100%: taking the
 // lock and collecting write nothing first.
 func TestGCOnFullDisk(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a small tmpfs needs root")
-	}
-	mnt := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", mnt).CombinedOutput(); err != nil {
-		t.Skipf("mount tmpfs: %v: %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("umount", mnt).Run() })
-	st, err := repo.NewFS(filepath.Join(mnt, "repo"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := repo.New(st, repo.WithSigner(testkit.Key(t)))
-	pkgs, err := repo.Inspect([]string{testkit.WriteDeb(t, t.TempDir(), testkit.Deb{Name: "hello", Version: "1.0", Arch: "amd64"})})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := r.Publish(context.Background(), pkgs, repo.PublishOptions{IndexCompression: []string{"gz"}}); err != nil {
-		t.Fatal(err)
-	}
-	orphan := filepath.Join(mnt, "repo", repo.PoolPath("main", "big", "1.0", "amd64"))
+	r, root, fill := smallDisk(t, false)
+	orphan := filepath.Join(root, repo.PoolPath("main", "big", "1.0", "amd64"))
 	os.MkdirAll(filepath.Dir(orphan), 0o755)
 	os.WriteFile(orphan, make([]byte, 256<<10), 0o644)
-	// Fill the disk to the last block.
-	fill, err := os.Create(filepath.Join(mnt, "fill"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := fill.Write(make([]byte, 4096)); err != nil {
-			break
-		}
-	}
-	fill.Close()
-
+	fill()
 	res, err := r.GC(context.Background(), repo.DefaultLockTimeout, false)
 	if err != nil {
 		t.Fatalf("gc on a full disk: %v", err)
@@ -101,6 +71,21 @@ func TestGCOnFullDisk(t *testing.T) {
 
 // TestDropOnFullDisk: snapshot drop, which frees space, works at 100%.
 func TestDropOnFullDisk(t *testing.T) {
+	r, root, fill := smallDisk(t, true)
+	fill()
+	if err := r.DropSnapshot(context.Background(), "2026-01-01", 0); err != nil {
+		t.Fatalf("snapshot drop on a full disk: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "dists/2026-01-01")); !os.IsNotExist(err) {
+		t.Fatalf("dists/2026-01-01 is still there (%v)", err)
+	}
+}
+
+// smallDisk returns a repository with one published package (and, with
+// snapshot, a snapshot of it) on a 2 MB tmpfs, and a function that fills
+// the disk to its last block.
+func smallDisk(t *testing.T, snapshot bool) (r *repo.Repo, root string, fill func()) {
+	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("mounting a small tmpfs needs root")
 	}
@@ -109,36 +94,34 @@ func TestDropOnFullDisk(t *testing.T) {
 		t.Skipf("mount tmpfs: %v: %s", err, out)
 	}
 	t.Cleanup(func() { exec.Command("umount", mnt).Run() })
-	st, err := repo.NewFS(filepath.Join(mnt, "repo"))
+	root = filepath.Join(mnt, "repo")
+	st, err := repo.NewFS(root)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := repo.New(st, repo.WithSigner(testkit.Key(t)))
+	r = repo.New(st, repo.WithSigner(testkit.Key(t)))
 	pkgs, err := repo.Inspect([]string{testkit.WriteDeb(t, t.TempDir(), testkit.Deb{Name: "hello", Version: "1.0", Arch: "amd64"})})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
-	if _, err := r.Publish(ctx, pkgs, repo.PublishOptions{IndexCompression: []string{"gz"}}); err != nil {
+	if _, err := r.Publish(context.Background(), pkgs, repo.PublishOptions{IndexCompression: []string{"gz"}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.CreateSnapshot(ctx, repo.SnapshotOptions{Name: "2026-01-01"}); err != nil {
-		t.Fatal(err)
-	}
-	fill, err := os.Create(filepath.Join(mnt, "fill"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := fill.Write(make([]byte, 4096)); err != nil {
-			break
+	if snapshot {
+		if _, err := r.CreateSnapshot(context.Background(), repo.SnapshotOptions{Name: "2026-01-01"}); err != nil {
+			t.Fatal(err)
 		}
 	}
-	fill.Close()
-	if err := r.DropSnapshot(ctx, "2026-01-01", 0); err != nil {
-		t.Fatalf("snapshot drop on a full disk: %v", err)
-	}
-	if _, err := os.Stat(filepath.Join(mnt, "repo/dists/2026-01-01")); !os.IsNotExist(err) {
-		t.Fatalf("dists/2026-01-01 is still there (%v)", err)
+	return r, root, func() {
+		f, err := os.Create(filepath.Join(mnt, "fill"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		for {
+			if _, err := f.Write(make([]byte, 4096)); err != nil {
+				return
+			}
+		}
 	}
 }

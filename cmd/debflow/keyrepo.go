@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strings"
@@ -15,58 +16,45 @@ import (
 // newKeyAddCmd and newKeyRetireCmd change which keys may sign a
 // repository: the explicit steps of a key rotation.
 func newKeyAddCmd(g *globalOptions, e env) *cobra.Command {
-	var lockTimeout time.Duration
-	cmd := &cobra.Command{
+	return newKeyChangeCmd(g, e, "added", (*repo.Repo).AddKey, cobra.Command{
 		Use:   "add --repo DIR (PUBLIC-KEY-FILE | FINGERPRINT)",
 		Short: "Let another key sign the repository",
 		Long: `Add records another key as one that may sign the repository. Until a key
 is recorded, a command signed with it is refused (exit 4), so that a wrong
 CI secret never re-signs what devices read. Devices must trust the new key
-(install it in their keyring) before it signs anything.
-
-Example:
-  debflow key add --repo /srv/apt new-key.pub.asc`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			fp, err := keyFingerprint(args[0])
-			if err != nil {
-				return err
-			}
-			r, err := openRepo(g, e, false)
-			if err != nil {
-				return err
-			}
-			res, err := r.AddKey(cmd.Context(), fp, lockTimeout)
-			return printKeyChange(g, e, res, err, "added", fp)
-		},
-	}
-	cmd.Flags().DurationVar(&lockTimeout, "lock-timeout", repo.DefaultLockTimeout, "how long to wait for a publisher")
-	return cmd
+(install it in their keyring) before it signs anything.`,
+		Example: `  debflow key add --repo /srv/apt new-key.pub.asc`,
+	})
 }
 
 func newKeyRetireCmd(g *globalOptions, e env) *cobra.Command {
-	var lockTimeout time.Duration
-	cmd := &cobra.Command{
+	return newKeyChangeCmd(g, e, "retired", (*repo.Repo).RetireKey, cobra.Command{
 		Use:   "retire --repo DIR (PUBLIC-KEY-FILE | FINGERPRINT)",
 		Short: "Stop a key from signing the repository",
 		Long: `Retire removes a key from those that may sign the repository. The last key
-cannot be retired.
+cannot be retired.`,
+		Example: `  debflow key retire --repo /srv/apt 0123456789ABCDEF0123456789ABCDEF01234567`,
+	})
+}
 
-Example:
-  debflow key retire --repo /srv/apt 0123456789ABCDEF0123456789ABCDEF01234567`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			fp, err := keyFingerprint(args[0])
-			if err != nil {
-				return err
-			}
-			r, err := openRepo(g, e, false)
-			if err != nil {
-				return err
-			}
-			res, err := r.RetireKey(cmd.Context(), fp, lockTimeout)
-			return printKeyChange(g, e, res, err, "retired", fp)
-		},
+// newKeyChangeCmd makes key add or key retire: one argument, a key file or
+// a fingerprint, and change applied to the repository's signing keys.
+func newKeyChangeCmd(g *globalOptions, e env, verb string,
+	change func(*repo.Repo, context.Context, string, time.Duration) (*repo.KeyChange, error), base cobra.Command) *cobra.Command {
+	var lockTimeout time.Duration
+	cmd := &base
+	cmd.Args = cobra.ExactArgs(1)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		fp, err := keyFingerprint(args[0])
+		if err != nil {
+			return err
+		}
+		r, err := openRepo(g, e, false)
+		if err != nil {
+			return err
+		}
+		res, err := change(r, cmd.Context(), fp, lockTimeout)
+		return printKeyChange(g, e, res, err, verb, fp)
 	}
 	cmd.Flags().DurationVar(&lockTimeout, "lock-timeout", repo.DefaultLockTimeout, "how long to wait for a publisher")
 	return cmd

@@ -566,30 +566,13 @@ func (s *Store) countRequests(stack *middleware.Stack) error {
 // Lock
 
 type lease struct {
-	Holder string    `json:"holder"`
-	Since  time.Time `json:"since"`
-	TTL    Duration  `json:"ttl"`
-	Token  string    `json:"token"`
+	Holder string        `json:"holder"`
+	Since  time.Time     `json:"since"`
+	TTL    repo.Duration `json:"ttl"`
+	Token  string        `json:"token"`
 	// Renewed changes with each renewal, and with it the ETag that
 	// waiters watch (an ETag is often the MD5 of the content).
 	Renewed time.Time `json:"renewed"`
-}
-
-// Duration reads and writes as "30s".
-type Duration time.Duration
-
-// MarshalJSON writes the duration as text.
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
-
-// UnmarshalJSON reads a duration written as text.
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var v string
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
-	}
-	p, err := time.ParseDuration(v)
-	*d = Duration(p)
-	return err
 }
 
 func (l lease) bytes() []byte {
@@ -640,7 +623,7 @@ func randomToken() string {
 // Lock implements repo.Storage with an expiring lease; see the package
 // documentation.
 func (s *Store) Lock(ctx context.Context, holder string, waiting func(holder string, since time.Time)) (func() error, error) {
-	mine := lease{Holder: holder, Since: time.Now().UTC(), TTL: Duration(s.ttl), Token: randomToken()}
+	mine := lease{Holder: holder, Since: time.Now().UTC(), TTL: repo.Duration(s.ttl), Token: randomToken()}
 	var (
 		seenTag   string
 		seenAt    time.Time
@@ -680,7 +663,7 @@ func (s *Store) Lock(ctx context.Context, holder string, waiting func(holder str
 		}
 		var l lease
 		if json.Unmarshal(data, &l) != nil || l.TTL <= 0 {
-			l = lease{Holder: "an unreadable lease", TTL: Duration(maxLease)}
+			l = lease{Holder: "an unreadable lease", TTL: repo.Duration(maxLease)}
 		}
 		current = l
 		now := time.Now()
