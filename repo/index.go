@@ -3,6 +3,7 @@ package repo
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 
@@ -36,11 +37,18 @@ type Index struct {
 	// versions holds each package name's stanzas, so that retention looks
 	// at one package without scanning the index.
 	versions map[string]map[Key]*Stanza
+	// pieces is the index as published, in file order (see pieces.go);
+	// nil for an index built afresh, which renders sorted. at says which
+	// piece holds a key, added holds the stanzas put since it was loaded.
+	pieces []*piece
+	at     map[Key]*piece
+	added  map[Key]*Stanza
 }
 
 // NewIndex returns an empty index.
 func NewIndex() *Index {
-	return &Index{byKey: map[Key]*Stanza{}, versions: map[string]map[Key]*Stanza{}}
+	return &Index{byKey: map[Key]*Stanza{}, versions: map[string]map[Key]*Stanza{},
+		at: map[Key]*piece{}, added: map[Key]*Stanza{}}
 }
 
 // ParseIndex reads a Packages file that debflow wrote. It relies on the
@@ -115,8 +123,29 @@ func (x *Index) Len() int { return len(x.byKey) }
 // Get returns the stanza for k, or nil.
 func (x *Index) Get(k Key) *Stanza { return x.byKey[k] }
 
-// Put adds or replaces a stanza.
+// Put adds or replaces a stanza. In an index loaded in pieces, a new
+// stanza goes at the end and a replaced one stays where it was.
 func (x *Index) Put(s *Stanza) {
+	k := s.Key()
+	if x.pieces != nil {
+		if p := x.at[k]; p != nil {
+			for i, old := range p.stanzas {
+				if old.Key() == k {
+					p.stanzas[i] = s
+				}
+			}
+			p.dirty = true
+		} else {
+			if x.added == nil {
+				x.added = map[Key]*Stanza{}
+			}
+			x.added[k] = s
+		}
+	}
+	x.put(s)
+}
+
+func (x *Index) put(s *Stanza) {
 	k := s.Key()
 	x.byKey[k] = s
 	v := x.versions[k.Package]
@@ -129,6 +158,12 @@ func (x *Index) Put(s *Stanza) {
 
 // Delete removes a stanza.
 func (x *Index) Delete(k Key) {
+	if p := x.at[k]; p != nil {
+		p.stanzas = slices.DeleteFunc(p.stanzas, func(s *Stanza) bool { return s.Key() == k })
+		p.dirty = true
+		delete(x.at, k)
+	}
+	delete(x.added, k)
 	delete(x.byKey, k)
 	if v := x.versions[k.Package]; v != nil {
 		delete(v, k)
@@ -159,9 +194,23 @@ func lessStanza(a, b *Stanza) bool {
 	return a.Architecture < b.Architecture
 }
 
-// Bytes renders the index as a Packages file.
+// Bytes renders the index as a Packages file: in the order of its pieces
+// with additions at the end when it was loaded in pieces, sorted when it
+// was built afresh.
 func (x *Index) Bytes() []byte {
 	stanzas := x.Stanzas()
+	if x.pieces != nil {
+		stanzas = stanzas[:0]
+		for _, p := range x.pieces {
+			stanzas = append(stanzas, p.stanzas...)
+		}
+		var added []*Stanza
+		for _, s := range x.added {
+			added = append(added, s)
+		}
+		sort.Slice(added, func(i, j int) bool { return lessStanza(added[i], added[j]) })
+		stanzas = append(stanzas, added...)
+	}
 	n := 0
 	for _, s := range stanzas {
 		n += len(s.Text) + 1

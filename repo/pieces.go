@@ -1,0 +1,389 @@
+package repo
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"hash/crc32"
+	"slices"
+	"sort"
+
+	"github.com/debflow/debflow/internal/compress"
+	"github.com/klauspost/compress/flate"
+)
+
+// Indexes in pieces.
+//
+// A Packages index is kept as a list of pieces of about pieceTarget bytes,
+// in the order of the file. Packages.gz is one gzip member per piece and
+// Packages.xz one xz stream per piece, concatenated: both are valid files
+// that apt reads whole (TestAptReadsPieces checks it with apt-get update).
+// Each gzip member carries, in a header "extra" field, what is needed to
+// change the index without reading it all again: the sizes of the piece
+// (plain, deflate body, xz stream) and the SHA-256 state of the plain file
+// before the piece.
+//
+// A publish appends its new stanzas to the last piece (or to new pieces
+// after it). Only that piece is compressed again; the compressed bytes of
+// the others are spliced unchanged, and the SHA-256 of the whole plain
+// file, which Release lists, is finished from the saved state of the
+// content before the first rewritten piece. A removal or a replacement
+// rewrites from the first changed piece on. So the cost of a CI step
+// follows the change, not the size of the suite.
+
+// pieceTarget is the plain size a piece grows to before a new one starts.
+// Smaller pieces make a CI step cheaper (less to compress again) and the
+// compressed files slightly larger (each piece starts a fresh dictionary).
+var pieceTarget = 64 << 10
+
+// pieceFormat is the gzip extra subfield id: 'D' 'f', version 1.
+const (
+	pieceSI1, pieceSI2 = 'D', 'f'
+	pieceVersion       = 1
+)
+
+// piece is one piece of an index.
+type piece struct {
+	stanzas []*Stanza
+	// state is the marshalled SHA-256 state of the plain file before this
+	// piece; nil when not known (a piece not loaded from a published file).
+	state []byte
+	// gz and xz are the piece's compressed bytes as published; nil when
+	// the piece must be compressed again.
+	gz, xz []byte
+	dirty  bool
+}
+
+// plainTo appends the piece's part of the plain file: stanzas are
+// separated by a blank line, so each one but the file's first starts with
+// "\n".
+func (p *piece) plainTo(buf []byte, first bool) []byte {
+	for i, s := range p.stanzas {
+		if !(first && i == 0) {
+			buf = append(buf, '\n')
+		}
+		buf = append(buf, s.Text...)
+	}
+	return buf
+}
+
+func (p *piece) plainSize(first bool) int {
+	n := 0
+	for i, s := range p.stanzas {
+		if !(first && i == 0) {
+			n++
+		}
+		n += len(s.Text)
+	}
+	return n
+}
+
+// pieceMeta is what a gzip member's extra field says about its piece.
+type pieceMeta struct {
+	plainLen, xzLen int64
+	state           []byte
+	member          []byte // the whole gzip member
+}
+
+// gzipMember writes one gzip member holding plain, with the piece's
+// metadata in its extra field. The output depends only on the input.
+func gzipMember(plain []byte, xzLen int64, state []byte) ([]byte, error) {
+	var body bytes.Buffer
+	fw, err := flate.NewWriter(&body, 7)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := fw.Write(plain); err != nil {
+		return nil, err
+	}
+	if err := fw.Close(); err != nil {
+		return nil, err
+	}
+	data := []byte{pieceVersion}
+	data = binary.LittleEndian.AppendUint64(data, uint64(body.Len()))
+	data = binary.LittleEndian.AppendUint64(data, uint64(len(plain)))
+	data = binary.LittleEndian.AppendUint64(data, uint64(xzLen))
+	data = append(data, state...)
+	extra := []byte{pieceSI1, pieceSI2}
+	extra = binary.LittleEndian.AppendUint16(extra, uint16(len(data)))
+	extra = append(extra, data...)
+
+	out := make([]byte, 0, 12+len(extra)+body.Len()+8)
+	// ID1 ID2 CM=deflate FLG=FEXTRA MTIME=0 XFL=0 OS=255, then XLEN.
+	out = append(out, 0x1f, 0x8b, 8, 4, 0, 0, 0, 0, 0, 255)
+	out = binary.LittleEndian.AppendUint16(out, uint16(len(extra)))
+	out = append(out, extra...)
+	out = append(out, body.Bytes()...)
+	out = binary.LittleEndian.AppendUint32(out, crc32.ChecksumIEEE(plain))
+	out = binary.LittleEndian.AppendUint32(out, uint32(len(plain)))
+	return out, nil
+}
+
+var errNoPieces = errors.New("not a pieced gzip file")
+
+// splitGzip reads the members of a pieced Packages.gz from their headers
+// alone, without decompressing them.
+func splitGzip(gz []byte) ([]pieceMeta, error) {
+	var out []pieceMeta
+	for rest := gz; len(rest) > 0; {
+		if len(rest) < 12 || rest[0] != 0x1f || rest[1] != 0x8b || rest[2] != 8 || rest[3] != 4 {
+			return nil, errNoPieces
+		}
+		xlen := int(binary.LittleEndian.Uint16(rest[10:]))
+		if len(rest) < 12+xlen || xlen < 4+1+24 {
+			return nil, errNoPieces
+		}
+		extra := rest[12 : 12+xlen]
+		if extra[0] != pieceSI1 || extra[1] != pieceSI2 || int(binary.LittleEndian.Uint16(extra[2:])) != xlen-4 {
+			return nil, errNoPieces
+		}
+		data := extra[4:]
+		if data[0] != pieceVersion {
+			return nil, errNoPieces
+		}
+		bodyLen := binary.LittleEndian.Uint64(data[1:])
+		m := pieceMeta{
+			plainLen: int64(binary.LittleEndian.Uint64(data[9:])),
+			xzLen:    int64(binary.LittleEndian.Uint64(data[17:])),
+			state:    data[25:],
+		}
+		end := uint64(12+xlen) + bodyLen + 8
+		if bodyLen > uint64(len(rest)) || end > uint64(len(rest)) || m.plainLen < 0 || m.xzLen < 0 {
+			return nil, errNoPieces
+		}
+		m.member = rest[:end]
+		rest = rest[end:]
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// loadPieces builds an index from its plain file and its pieced gzip (and
+// xz, when published) files. It fails with errNoPieces when the files were
+// not written in pieces (an older debflow): the caller then parses plain
+// as a whole.
+func loadPieces(plain, gz, xz []byte) (*Index, error) {
+	metas, err := splitGzip(gz)
+	if err != nil {
+		return nil, err
+	}
+	var total, xzTotal int64
+	for _, m := range metas {
+		total += m.plainLen
+		xzTotal += m.xzLen
+	}
+	if total != int64(len(plain)) {
+		return nil, errNoPieces
+	}
+	if xz != nil && xzTotal != int64(len(xz)) {
+		xz = nil // compressed again when needed
+	}
+	idx := NewIndex()
+	idx.pieces = []*piece{}
+	var off, xoff int64
+	for i, m := range metas {
+		p := &piece{gz: m.member, state: m.state}
+		if xz != nil {
+			p.xz = xz[xoff : xoff+m.xzLen]
+		}
+		xoff += m.xzLen
+		text := plain[off : off+m.plainLen]
+		off += m.plainLen
+		if i > 0 {
+			if len(text) == 0 || text[0] != '\n' {
+				return nil, errNoPieces
+			}
+			text = text[1:]
+		}
+		for len(text) > 0 {
+			var st []byte
+			if j := bytes.Index(text, []byte("\n\n")); j >= 0 {
+				st, text = text[:j+1], text[j+2:]
+			} else {
+				st, text = text, nil
+			}
+			s, err := parseStanza(st)
+			if err != nil {
+				return nil, err
+			}
+			if _, dup := idx.byKey[s.Key()]; dup {
+				return nil, fmt.Errorf("index lists %s twice", s.Key())
+			}
+			idx.put(s)
+			idx.at[s.Key()] = p
+			p.stanzas = append(p.stanzas, s)
+		}
+		idx.pieces = append(idx.pieces, p)
+	}
+	return idx, nil
+}
+
+// renderedIndex is an index ready to be written.
+type renderedIndex struct {
+	plain    []byte
+	plainSum Hashes
+	files    map[compress.Format][]byte // the pieced formats (gz, xz)
+}
+
+// render lays out the index in pieces and compresses the pieces that
+// changed, in parallel, in the formats asked for (gz and xz are pieced;
+// with no gz, nothing records the pieces and every render is whole).
+func (x *Index) render(formats []compress.Format) (*renderedIndex, error) {
+	want := map[compress.Format]bool{}
+	for _, f := range formats {
+		want[f] = true
+	}
+	old := x.pieces
+	var added []*Stanza
+	if old == nil {
+		added = x.Stanzas()
+	} else {
+		for _, s := range x.added {
+			added = append(added, s)
+		}
+		sort.Slice(added, func(i, j int) bool { return lessStanza(added[i], added[j]) })
+	}
+	// The first piece to write again: the first changed one, one that
+	// lacks a format, or the last one when it has room for the additions.
+	first := len(old)
+	for i, p := range old {
+		if p.dirty || p.state == nil || (want[compress.Gzip] && p.gz == nil) || (want[compress.Xz] && p.xz == nil) ||
+			(!want[compress.Xz] && p.xz != nil) || !want[compress.Gzip] {
+			first = i
+			break
+		}
+	}
+	if len(added) > 0 && first == len(old) && first > 0 && old[first-1].plainSize(first == 1) < pieceTarget {
+		first--
+	}
+	// The hash of the plain file up to the first rewritten piece.
+	h := sha256.New()
+	switch {
+	case first < len(old):
+		if first > 0 {
+			if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(old[first].state); err != nil {
+				return nil, fmt.Errorf("index piece state: %w", err)
+			}
+		}
+	case first > 0:
+		last := old[first-1]
+		if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(last.state); err != nil {
+			return nil, fmt.Errorf("index piece state: %w", err)
+		}
+		h.Write(last.plainTo(nil, first == 1))
+	}
+	// Lay the rest out again.
+	var rest []*Stanza
+	for _, p := range old[min(first, len(old)):] {
+		rest = append(rest, p.stanzas...)
+	}
+	rest = append(rest, added...)
+	pieces := slices.Clip(old[:min(first, len(old))])
+	var cur *piece
+	size := 0
+	for _, s := range rest {
+		if cur == nil || size >= pieceTarget {
+			cur = &piece{dirty: true}
+			pieces = append(pieces, cur)
+			size = 0
+		}
+		cur.stanzas = append(cur.stanzas, s)
+		size += len(s.Text) + 1
+	}
+	if len(pieces) == 0 {
+		// An empty index is one empty piece: an empty file is no gzip file.
+		pieces = append(pieces, &piece{dirty: true})
+	}
+	fresh := pieces[min(first, len(pieces)):]
+	plains := make([][]byte, len(fresh))
+	for i, p := range fresh {
+		plains[i] = p.plainTo(nil, first+i == 0)
+		st, err := h.(encoding.BinaryMarshaler).MarshalBinary()
+		if err != nil {
+			return nil, err
+		}
+		p.state = st
+		h.Write(plains[i])
+	}
+	sum := h.Sum(nil)
+	err := parallel(len(fresh), func(i int) error {
+		p := fresh[i]
+		p.gz, p.xz = nil, nil
+		if want[compress.Xz] {
+			var buf bytes.Buffer
+			w, err := compress.NewWriter(&buf, compress.Xz)
+			if err != nil {
+				return err
+			}
+			if _, err := w.Write(plains[i]); err != nil {
+				return err
+			}
+			if err := w.Close(); err != nil {
+				return err
+			}
+			p.xz = buf.Bytes()
+		}
+		if want[compress.Gzip] {
+			gz, err := gzipMember(plains[i], int64(len(p.xz)), p.state)
+			if err != nil {
+				return err
+			}
+			p.gz = gz
+		}
+		p.dirty = false
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	out := &renderedIndex{files: map[compress.Format][]byte{}}
+	n := 0
+	for i, p := range pieces {
+		n += p.plainSize(i == 0)
+	}
+	out.plain = make([]byte, 0, n)
+	for i, p := range pieces {
+		out.plain = p.plainTo(out.plain, i == 0)
+	}
+	out.plainSum = Hashes{Size: int64(len(out.plain)), SHA256: hex.EncodeToString(sum)}
+	for _, f := range []compress.Format{compress.Gzip, compress.Xz} {
+		if !want[f] {
+			continue
+		}
+		var all []byte
+		for _, p := range pieces {
+			if f == compress.Gzip {
+				all = append(all, p.gz...)
+			} else {
+				all = append(all, p.xz...)
+			}
+		}
+		out.files[f] = all
+	}
+
+	// The index now stands as published.
+	x.pieces = pieces
+	x.added = nil
+	x.at = map[Key]*piece{}
+	for _, p := range pieces {
+		for _, s := range p.stanzas {
+			x.at[s.Key()] = p
+		}
+	}
+	return out, nil
+}
+
+// hashSHA256 is the only sum debflow lists for the files it writes: apt
+// uses the strongest hash a Release lists, and SHA-256 is what it checks.
+func hashSHA256(data []byte) Hashes {
+	s := sha256.Sum256(data)
+	return Hashes{Size: int64(len(data)), SHA256: hex.EncodeToString(s[:])}
+}
+
+var _ hash.Hash = sha256.New()
