@@ -20,12 +20,15 @@ import (
 // Indexes in pieces.
 //
 // A Packages index is kept as a list of pieces of about pieceTarget bytes,
-// in the order of the file. Packages.gz is one gzip member per piece and
-// Packages.xz one xz stream per piece, concatenated: both are valid files
-// that apt reads whole (TestAptReadsPieces checks it with apt-get update).
+// in the order of the file. Packages.gz is one gzip member per piece,
+// concatenated: a valid gzip file that apt reads whole. Packages.xz is one
+// xz stream with one block per piece: apt reads only the first stream of
+// concatenated ones, so the stream's index and footer (a few bytes per
+// block) are written anew around the kept blocks. TestAptReadsPieces checks
+// both with apt-get update.
 // Each gzip member carries, in a header "extra" field, what is needed to
 // change the index without reading it all again: the sizes of the piece
-// (plain, deflate body, xz stream) and the SHA-256 state of the plain file
+// (plain, deflate body, xz block) and the SHA-256 state of the plain file
 // before the piece.
 //
 // A publish appends its new stanzas to the last piece (or to new pieces
@@ -53,9 +56,12 @@ type piece struct {
 	// state is the marshalled SHA-256 state of the plain file before this
 	// piece; nil when not known (a piece not loaded from a published file).
 	state []byte
-	// gz and xz are the piece's compressed bytes as published; nil when
-	// the piece must be compressed again.
-	gz, xz []byte
+	// gz is the piece's gzip member as published (nil: to be compressed
+	// again); xz its xz block, when hasXz (none for an empty piece).
+	gz     []byte
+	xz     []byte
+	xzInfo compress.XzBlockInfo
+	hasXz  bool
 	dirty  bool
 }
 
@@ -85,14 +91,14 @@ func (p *piece) plainSize(first bool) int {
 
 // pieceMeta is what a gzip member's extra field says about its piece.
 type pieceMeta struct {
-	plainLen, xzLen int64
-	state           []byte
-	member          []byte // the whole gzip member
+	plainLen, xzUnpadded int64
+	state                []byte
+	member               []byte // the whole gzip member
 }
 
 // gzipMember writes one gzip member holding plain, with the piece's
 // metadata in its extra field. The output depends only on the input.
-func gzipMember(plain []byte, xzLen int64, state []byte) ([]byte, error) {
+func gzipMember(plain []byte, xzUnpadded int64, state []byte) ([]byte, error) {
 	var body bytes.Buffer
 	fw, err := flate.NewWriter(&body, 7)
 	if err != nil {
@@ -107,7 +113,7 @@ func gzipMember(plain []byte, xzLen int64, state []byte) ([]byte, error) {
 	data := []byte{pieceVersion}
 	data = binary.LittleEndian.AppendUint64(data, uint64(body.Len()))
 	data = binary.LittleEndian.AppendUint64(data, uint64(len(plain)))
-	data = binary.LittleEndian.AppendUint64(data, uint64(xzLen))
+	data = binary.LittleEndian.AppendUint64(data, uint64(xzUnpadded))
 	data = append(data, state...)
 	extra := []byte{pieceSI1, pieceSI2}
 	extra = binary.LittleEndian.AppendUint16(extra, uint16(len(data)))
@@ -148,12 +154,12 @@ func splitGzip(gz []byte) ([]pieceMeta, error) {
 		}
 		bodyLen := binary.LittleEndian.Uint64(data[1:])
 		m := pieceMeta{
-			plainLen: int64(binary.LittleEndian.Uint64(data[9:])),
-			xzLen:    int64(binary.LittleEndian.Uint64(data[17:])),
-			state:    data[25:],
+			plainLen:   int64(binary.LittleEndian.Uint64(data[9:])),
+			xzUnpadded: int64(binary.LittleEndian.Uint64(data[17:])),
+			state:      data[25:],
 		}
 		end := uint64(12+xlen) + bodyLen + 8
-		if bodyLen > uint64(len(rest)) || end > uint64(len(rest)) || m.plainLen < 0 || m.xzLen < 0 {
+		if bodyLen > uint64(len(rest)) || end > uint64(len(rest)) || m.plainLen < 0 || m.xzUnpadded < 0 {
 			return nil, errNoPieces
 		}
 		m.member = rest[:end]
@@ -172,26 +178,35 @@ func loadPieces(plain, gz, xz []byte) (*Index, error) {
 	if err != nil {
 		return nil, err
 	}
-	var total, xzTotal int64
+	var total int64
+	var unpadded []int64
 	for _, m := range metas {
 		total += m.plainLen
-		xzTotal += m.xzLen
+		if m.xzUnpadded > 0 {
+			unpadded = append(unpadded, m.xzUnpadded)
+		}
 	}
 	if total != int64(len(plain)) {
 		return nil, errNoPieces
 	}
-	if xz != nil && xzTotal != int64(len(xz)) {
-		xz = nil // compressed again when needed
+	var blocks [][]byte
+	if xz != nil {
+		if blocks, err = compress.XzSplitBlocks(xz, unpadded); err != nil {
+			blocks = nil // compressed again when needed
+		}
 	}
 	idx := NewIndex()
 	idx.pieces = []*piece{}
-	var off, xoff int64
+	var off int64
 	for i, m := range metas {
 		p := &piece{gz: m.member, state: m.state}
-		if xz != nil {
-			p.xz = xz[xoff : xoff+m.xzLen]
+		if blocks != nil {
+			p.hasXz = true
+			if m.xzUnpadded > 0 {
+				p.xz, blocks = blocks[0], blocks[1:]
+				p.xzInfo = compress.XzBlockInfo{Unpadded: m.xzUnpadded, Uncompressed: m.plainLen}
+			}
 		}
-		xoff += m.xzLen
 		text := plain[off : off+m.plainLen]
 		off += m.plainLen
 		if i > 0 {
@@ -252,8 +267,7 @@ func (x *Index) render(formats []compress.Format) (*renderedIndex, error) {
 	// lacks a format, or the last one when it has room for the additions.
 	first := len(old)
 	for i, p := range old {
-		if p.dirty || p.state == nil || (want[compress.Gzip] && p.gz == nil) || (want[compress.Xz] && p.xz == nil) ||
-			(!want[compress.Xz] && p.xz != nil) || !want[compress.Gzip] {
+		if p.dirty || p.state == nil || (want[compress.Gzip] && p.gz == nil) || want[compress.Xz] != p.hasXz || !want[compress.Gzip] {
 			first = i
 			break
 		}
@@ -313,23 +327,18 @@ func (x *Index) render(formats []compress.Format) (*renderedIndex, error) {
 	sum := h.Sum(nil)
 	err := parallel(len(fresh), func(i int) error {
 		p := fresh[i]
-		p.gz, p.xz = nil, nil
+		p.gz, p.xz, p.xzInfo, p.hasXz = nil, nil, compress.XzBlockInfo{}, false
 		if want[compress.Xz] {
-			var buf bytes.Buffer
-			w, err := compress.NewWriter(&buf, compress.Xz)
-			if err != nil {
-				return err
+			p.hasXz = true
+			if len(plains[i]) > 0 { // an empty piece has no block
+				var err error
+				if p.xz, p.xzInfo, err = compress.XzBlock(plains[i]); err != nil {
+					return err
+				}
 			}
-			if _, err := w.Write(plains[i]); err != nil {
-				return err
-			}
-			if err := w.Close(); err != nil {
-				return err
-			}
-			p.xz = buf.Bytes()
 		}
 		if want[compress.Gzip] {
-			gz, err := gzipMember(plains[i], int64(len(p.xz)), p.state)
+			gz, err := gzipMember(plains[i], p.xzInfo.Unpadded, p.state)
 			if err != nil {
 				return err
 			}
@@ -352,19 +361,23 @@ func (x *Index) render(formats []compress.Format) (*renderedIndex, error) {
 		out.plain = p.plainTo(out.plain, i == 0)
 	}
 	out.plainSum = Hashes{Size: int64(len(out.plain)), SHA256: hex.EncodeToString(sum)}
-	for _, f := range []compress.Format{compress.Gzip, compress.Xz} {
-		if !want[f] {
-			continue
-		}
+	if want[compress.Gzip] {
 		var all []byte
 		for _, p := range pieces {
-			if f == compress.Gzip {
-				all = append(all, p.gz...)
-			} else {
-				all = append(all, p.xz...)
+			all = append(all, p.gz...)
+		}
+		out.files[compress.Gzip] = all
+	}
+	if want[compress.Xz] {
+		var blocks [][]byte
+		var infos []compress.XzBlockInfo
+		for _, p := range pieces {
+			if p.xz != nil {
+				blocks = append(blocks, p.xz)
+				infos = append(infos, p.xzInfo)
 			}
 		}
-		out.files[f] = all
+		out.files[compress.Xz] = compress.XzStream(blocks, infos)
 	}
 
 	// The index now stands as published.
