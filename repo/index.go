@@ -33,6 +33,8 @@ func (k Key) String() string { return k.Package + "_" + k.Version + "_" + k.Arch
 
 // Index is the set of packages in one Packages file.
 type Index struct {
+	// byKey holds the parsed stanzas: all of them, unless pieces are
+	// still unparsed (lazy); use stanzaMap to range over all.
 	byKey map[Key]*Stanza
 	// versions holds each package name's stanzas, so that retention looks
 	// at one package without scanning the index.
@@ -43,6 +45,11 @@ type Index struct {
 	pieces []*piece
 	at     map[Key]*piece
 	added  map[Key]*Stanza
+	// lazy says some pieces are not parsed yet: a lookup parses only the
+	// pieces that mention the package, so that a CI step does not parse
+	// the suite. err is the first parse error met on the way.
+	lazy bool
+	err  error
 }
 
 // NewIndex returns an empty index.
@@ -118,15 +125,19 @@ func parseStanza(text []byte) (*Stanza, error) {
 }
 
 // Len returns the number of packages.
-func (x *Index) Len() int { return len(x.byKey) }
+func (x *Index) Len() int { return len(x.stanzaMap()) }
 
 // Get returns the stanza for k, or nil.
-func (x *Index) Get(k Key) *Stanza { return x.byKey[k] }
+func (x *Index) Get(k Key) *Stanza {
+	x.parseName(k.Package)
+	return x.byKey[k]
+}
 
 // Put adds or replaces a stanza. In an index loaded in pieces, a new
 // stanza goes at the end and a replaced one stays where it was.
 func (x *Index) Put(s *Stanza) {
 	k := s.Key()
+	x.parseName(k.Package)
 	if x.pieces != nil {
 		if p := x.at[k]; p != nil {
 			for i, old := range p.stanzas {
@@ -158,6 +169,7 @@ func (x *Index) put(s *Stanza) {
 
 // Delete removes a stanza.
 func (x *Index) Delete(k Key) {
+	x.parseName(k.Package)
 	if p := x.at[k]; p != nil {
 		p.stanzas = slices.DeleteFunc(p.stanzas, func(s *Stanza) bool { return s.Key() == k })
 		p.dirty = true
@@ -176,8 +188,9 @@ func (x *Index) Delete(k Key) {
 // Stanzas returns the stanzas in index order: by package name, then by
 // version in dpkg order, then by architecture.
 func (x *Index) Stanzas() []*Stanza {
-	out := make([]*Stanza, 0, len(x.byKey))
-	for _, s := range x.byKey {
+	all := x.stanzaMap()
+	out := make([]*Stanza, 0, len(all))
+	for _, s := range all {
 		out = append(out, s)
 	}
 	sort.Slice(out, func(i, j int) bool { return lessStanza(out[i], out[j]) })
@@ -192,6 +205,12 @@ func lessStanza(a, b *Stanza) bool {
 		return c < 0
 	}
 	return a.Architecture < b.Architecture
+}
+
+// stanzaMap returns every stanza by key, parsing what is not parsed yet.
+func (x *Index) stanzaMap() map[Key]*Stanza {
+	x.parseAll()
+	return x.byKey
 }
 
 // Bytes renders the index as a Packages file: in the order of its pieces
@@ -244,6 +263,7 @@ func NewStanza(control debian.Paragraph, filename string, size int64, md5, sha25
 
 // byName returns every stanza of a package, in no particular order.
 func (x *Index) byName(name string) []*Stanza {
+	x.parseName(name)
 	out := make([]*Stanza, 0, len(x.versions[name]))
 	for _, s := range x.versions[name] {
 		out = append(out, s)

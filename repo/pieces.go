@@ -53,6 +53,10 @@ const (
 // piece is one piece of an index.
 type piece struct {
 	stanzas []*Stanza
+	// raw is the piece's text, without the separator before it, while the
+	// piece is unparsed.
+	raw      []byte
+	unparsed bool
 	// state is the marshalled SHA-256 state of the plain file before this
 	// piece; nil when not known (a piece not loaded from a published file).
 	state []byte
@@ -69,6 +73,12 @@ type piece struct {
 // separated by a blank line, so each one but the file's first starts with
 // "\n".
 func (p *piece) plainTo(buf []byte, first bool) []byte {
+	if p.unparsed {
+		if !first {
+			buf = append(buf, '\n')
+		}
+		return append(buf, p.raw...)
+	}
 	for i, s := range p.stanzas {
 		if !(first && i == 0) {
 			buf = append(buf, '\n')
@@ -79,6 +89,12 @@ func (p *piece) plainTo(buf []byte, first bool) []byte {
 }
 
 func (p *piece) plainSize(first bool) int {
+	if p.unparsed {
+		if first {
+			return len(p.raw)
+		}
+		return len(p.raw) + 1
+	}
 	n := 0
 	for i, s := range p.stanzas {
 		if !(first && i == 0) {
@@ -215,27 +231,79 @@ func loadPieces(plain, gz, xz []byte) (*Index, error) {
 			}
 			text = text[1:]
 		}
-		for len(text) > 0 {
-			var st []byte
-			if j := bytes.Index(text, []byte("\n\n")); j >= 0 {
-				st, text = text[:j+1], text[j+2:]
-			} else {
-				st, text = text, nil
-			}
-			s, err := parseStanza(st)
-			if err != nil {
-				return nil, err
-			}
-			if _, dup := idx.byKey[s.Key()]; dup {
-				return nil, fmt.Errorf("index lists %s twice", s.Key())
-			}
-			idx.put(s)
-			idx.at[s.Key()] = p
-			p.stanzas = append(p.stanzas, s)
-		}
+		p.raw, p.unparsed = text, len(text) > 0
+		idx.lazy = idx.lazy || p.unparsed
 		idx.pieces = append(idx.pieces, p)
 	}
 	return idx, nil
+}
+
+// parsePiece parses an unparsed piece's stanzas into the index.
+func (x *Index) parsePiece(p *piece) {
+	if !p.unparsed {
+		return
+	}
+	p.unparsed = false
+	text := p.raw
+	p.raw = nil
+	for len(text) > 0 {
+		var st []byte
+		if j := bytes.Index(text, []byte("\n\n")); j >= 0 {
+			st, text = text[:j+1], text[j+2:]
+		} else {
+			st, text = text, nil
+		}
+		s, err := parseStanza(st)
+		if err == nil {
+			if _, dup := x.byKey[s.Key()]; dup {
+				err = fmt.Errorf("index lists %s twice", s.Key())
+			}
+		}
+		if err != nil {
+			if x.err == nil {
+				x.err = err
+			}
+			continue
+		}
+		x.put(s)
+		x.at[s.Key()] = p
+		p.stanzas = append(p.stanzas, s)
+	}
+}
+
+// parseName parses the unparsed pieces that hold a stanza of the package.
+func (x *Index) parseName(name string) {
+	if !x.lazy {
+		return
+	}
+	needle := []byte("Package: " + name + "\n")
+	for _, p := range x.pieces {
+		if !p.unparsed {
+			continue
+		}
+		for off := 0; ; {
+			i := bytes.Index(p.raw[off:], needle)
+			if i < 0 {
+				break
+			}
+			if i += off; i == 0 || p.raw[i-1] == '\n' {
+				x.parsePiece(p)
+				break
+			}
+			off = i + 1
+		}
+	}
+}
+
+// parseAll parses every piece.
+func (x *Index) parseAll() {
+	if !x.lazy {
+		return
+	}
+	for _, p := range x.pieces {
+		x.parsePiece(p)
+	}
+	x.lazy = false
 }
 
 // renderedIndex is an index ready to be written.
@@ -292,6 +360,12 @@ func (x *Index) render(formats []compress.Format) (*renderedIndex, error) {
 		h.Write(last.plainTo(nil, first == 1))
 	}
 	// Lay the rest out again.
+	for _, p := range old[min(first, len(old)):] {
+		x.parsePiece(p)
+	}
+	if x.err != nil {
+		return nil, x.err
+	}
 	var rest []*Stanza
 	for _, p := range old[min(first, len(old)):] {
 		rest = append(rest, p.stanzas...)
@@ -385,7 +459,7 @@ func (x *Index) render(formats []compress.Format) (*renderedIndex, error) {
 	x.added = nil
 	x.at = map[Key]*piece{}
 	for _, p := range pieces {
-		for _, s := range p.stanzas {
+		for _, s := range p.stanzas { // none in unparsed pieces
 			x.at[s.Key()] = p
 		}
 	}
