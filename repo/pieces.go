@@ -148,6 +148,20 @@ func gzipMember(plain []byte, xzUnpadded int64, state []byte) ([]byte, error) {
 
 var errNoPieces = errors.New("not a pieced gzip file")
 
+// regzipState returns a gzip member written by gzipMember with another
+// SHA-256 state in its extra field, the compressed data unchanged.
+func regzipState(member, state []byte) ([]byte, error) {
+	ms, err := splitGzip(member)
+	if err != nil || len(ms) != 1 || len(ms[0].state) != len(state) {
+		return nil, fmt.Errorf("index piece: cannot rewrite its gzip header")
+	}
+	// The state ends the extra field: header (10), XLEN (2), subfield
+	// id and length (4), version and three sizes (25).
+	out := slices.Clone(member)
+	copy(out[10+2+4+25:], state)
+	return out, nil
+}
+
 // splitGzip reads the members of a pieced Packages.gz from their headers
 // alone, without decompressing them.
 func splitGzip(gz []byte) ([]pieceMeta, error) {
@@ -331,53 +345,47 @@ func (x *Index) render(formats []compress.Format) (*renderedIndex, error) {
 		}
 		sort.Slice(added, func(i, j int) bool { return lessStanza(added[i], added[j]) })
 	}
-	// The first piece to write again: the first changed one, one that
-	// lacks a format, or the last one when it has room for the additions.
-	first := len(old)
+	// Which pieces stay: the clean ones keep their compressed bytes. A
+	// changed piece (or one that lacks a format) is compressed again;
+	// emptied ones go.
+	stale := func(p *piece) bool {
+		return p.dirty || p.state == nil || !want[compress.Gzip] || p.gz == nil || want[compress.Xz] != p.hasXz
+	}
+	var pieces []*piece
+	recompress := map[*piece]bool{}
 	for i, p := range old {
-		if p.dirty || p.state == nil || (want[compress.Gzip] && p.gz == nil) || want[compress.Xz] != p.hasXz || !want[compress.Gzip] {
-			first = i
-			break
-		}
-	}
-	if len(added) > 0 && first == len(old) && first > 0 && old[first-1].plainSize(first == 1) < pieceTarget {
-		first--
-	}
-	// The hash of the plain file up to the first rewritten piece.
-	h := sha256.New()
-	switch {
-	case first < len(old):
-		if first > 0 {
-			if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(old[first].state); err != nil {
-				return nil, fmt.Errorf("index piece state: %w", err)
+		if stale(p) {
+			x.parsePiece(p)
+			if len(p.stanzas) == 0 && len(old) > 1 {
+				continue
 			}
+			recompress[p] = true
 		}
-	case first > 0:
-		last := old[first-1]
-		if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(last.state); err != nil {
-			return nil, fmt.Errorf("index piece state: %w", err)
+		if len(pieces) == 0 && i > 0 {
+			// Now the file's first piece: its text starts without the
+			// separator, so its compressed bytes change.
+			x.parsePiece(p)
+			recompress[p] = true
 		}
-		h.Write(last.plainTo(nil, first == 1))
-	}
-	// Lay the rest out again.
-	for _, p := range old[min(first, len(old)):] {
-		x.parsePiece(p)
+		pieces = append(pieces, p)
 	}
 	if x.err != nil {
 		return nil, x.err
 	}
-	var rest []*Stanza
-	for _, p := range old[min(first, len(old)):] {
-		rest = append(rest, p.stanzas...)
-	}
-	rest = append(rest, added...)
-	pieces := slices.Clip(old[:min(first, len(old))])
+	// Additions fill the last piece up to pieceTarget, then new ones.
 	var cur *piece
 	size := 0
-	for _, s := range rest {
+	if n := len(pieces); n > 0 && len(added) > 0 && pieces[n-1].plainSize(n == 1) < pieceTarget {
+		cur = pieces[n-1]
+		x.parsePiece(cur)
+		recompress[cur] = true
+		size = cur.plainSize(n == 1)
+	}
+	for _, s := range added {
 		if cur == nil || size >= pieceTarget {
-			cur = &piece{dirty: true}
+			cur = &piece{}
 			pieces = append(pieces, cur)
+			recompress[cur] = true
 			size = 0
 		}
 		cur.stanzas = append(cur.stanzas, s)
@@ -385,22 +393,58 @@ func (x *Index) render(formats []compress.Format) (*renderedIndex, error) {
 	}
 	if len(pieces) == 0 {
 		// An empty index is one empty piece: an empty file is no gzip file.
-		pieces = append(pieces, &piece{dirty: true})
+		pieces = append(pieces, &piece{})
+		recompress[pieces[0]] = true
 	}
-	fresh := pieces[min(first, len(pieces)):]
-	plains := make([][]byte, len(fresh))
-	for i, p := range fresh {
-		plains[i] = p.plainTo(nil, first+i == 0)
+	// The first piece whose state (the hash of the text before it) may
+	// differ: the first that is new, recompressed, or moved.
+	first := 0
+	for first < len(pieces) && first < len(old) && pieces[first] == old[first] && !recompress[pieces[first]] {
+		first++
+	}
+	h := sha256.New()
+	switch {
+	case first < len(old) && first > 0:
+		// The text before old[first] is unchanged.
+		if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(old[first].state); err != nil {
+			return nil, fmt.Errorf("index piece state: %w", err)
+		}
+	case first > 0: // only new pieces after the old ones
+		last := old[first-1]
+		if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(last.state); err != nil {
+			return nil, fmt.Errorf("index piece state: %w", err)
+		}
+		h.Write(last.plainTo(nil, first == 1))
+	}
+	var jobs []int
+	plains := make([][]byte, len(pieces))
+	for i := first; i < len(pieces); i++ {
+		p := pieces[i]
+		plains[i] = p.plainTo(nil, i == 0)
 		st, err := h.(encoding.BinaryMarshaler).MarshalBinary()
 		if err != nil {
 			return nil, err
 		}
+		moved := !bytes.Equal(st, p.state)
 		p.state = st
 		h.Write(plains[i])
+		switch {
+		case recompress[p]:
+			jobs = append(jobs, i)
+		case moved:
+			// Same text, same compressed bytes: only the gzip member's
+			// header, which carries the state, is written again.
+			gz, err := regzipState(p.gz, st)
+			if err != nil {
+				return nil, err
+			}
+			p.gz = gz
+		}
 	}
 	sum := h.Sum(nil)
-	err := parallel(len(fresh), func(i int) error {
-		p := fresh[i]
+	err := parallel(len(jobs), func(j int) error {
+		i := jobs[j]
+		p := pieces[i]
 		p.gz, p.xz, p.xzInfo, p.hasXz = nil, nil, compress.XzBlockInfo{}, false
 		if want[compress.Xz] {
 			p.hasXz = true
