@@ -37,7 +37,8 @@ type Index struct {
 	// still unparsed (lazy); use stanzaMap to range over all.
 	byKey map[Key]*Stanza
 	// versions holds each package name's stanzas, so that retention looks
-	// at one package without scanning the index.
+	// at one package without scanning the index; nil until byName needs
+	// it.
 	versions map[string]map[Key]*Stanza
 	// pieces is the index as published, in file order (see pieces.go);
 	// nil for an index built afresh, which renders sorted. at says which
@@ -54,7 +55,7 @@ type Index struct {
 
 // NewIndex returns an empty index.
 func NewIndex() *Index {
-	return &Index{byKey: map[Key]*Stanza{}, versions: map[string]map[Key]*Stanza{},
+	return &Index{byKey: map[Key]*Stanza{},
 		at: map[Key]*piece{}, added: map[Key]*Stanza{}}
 }
 
@@ -159,6 +160,9 @@ func (x *Index) Put(s *Stanza) {
 func (x *Index) put(s *Stanza) {
 	k := s.Key()
 	x.byKey[k] = s
+	if x.versions == nil {
+		return // built by byName when first needed
+	}
 	v := x.versions[k.Package]
 	if v == nil {
 		v = map[Key]*Stanza{}
@@ -264,6 +268,12 @@ func NewStanza(control debian.Paragraph, filename string, size int64, md5, sha25
 // byName returns every stanza of a package, in no particular order.
 func (x *Index) byName(name string) []*Stanza {
 	x.parseName(name)
+	if x.versions == nil {
+		x.versions = map[string]map[Key]*Stanza{}
+		for _, s := range x.byKey {
+			x.put(s)
+		}
+	}
 	out := make([]*Stanza, 0, len(x.versions[name]))
 	for _, s := range x.versions[name] {
 		out = append(out, s)
