@@ -42,6 +42,7 @@ GO_BENCHTIME=${BENCH_GO_BENCHTIME:-1x}
 
 FAILED=()
 WORK=
+PUB_BATCH=0
 declare -A BUILD_RATIO=() CI_ALL=() PUB_BY_N=()
 P_SNAP_ALL= P_PROMOTE_ALL= P_PICK_ALL=
 
@@ -278,9 +279,15 @@ publish_tool() {
 	gzxz) cmd=("$DEBFLOW" publish -q --repo "$r" --key "$key") ;;
 	reprepro) cmd=(reprepro -s -b "$r" includedeb development) ;;
 	esac
-	sync # so that the syncfs(2) of a publish does not flush the inputs
-	timed "$log" "${cmd[@]}" "${files[@]}"
-	P_INGEST_S=$T_S P_INGEST_MB=$T_MB P_INGEST_CPU=$T_CPU
+	local at=0 s=0 mbs=() c=0
+	while ((at < ${#files[@]})); do
+		sync # so that the syncfs(2) of a publish does not flush the inputs
+		timed "$log" "${cmd[@]}" "${files[@]:at:PUB_BATCH}"
+		s=$(calc 'printf "%.3f", a + b' a="$s" b="$T_S") c=$(calc 'printf "%.2f", a + b' a="$c" b="$T_CPU")
+		mbs+=("$T_MB")
+		at=$((at + PUB_BATCH))
+	done
+	P_INGEST_S=$s P_INGEST_MB=$(max "${mbs[@]}") P_INGEST_CPU=$c
 	publish_check "$name" "$r" "$n"
 	local base=
 	if [[ $name == gzxz ]]; then # the base of snapshot pick: the suite before the CI builds
@@ -441,8 +448,11 @@ section_publish() {
 		echo
 		echo "N = $n: generated $n packages ($(find "$dir" -name '*_all.deb' | wc -l) Architecture: all, $(du -sm "$dir" | cut -f1) MB) in $gen_s s;" \
 			"file arguments: $arglen bytes (ARG_MAX $argmax)"
-		if ((arglen + $(env | wc -c) + 65536 > argmax)); then
-			die "the $n file names do not fit in one command line (ARG_MAX $argmax): cannot publish them in one command"
+		PUB_BATCH=$n
+		while ((arglen * PUB_BATCH / n + $(env | wc -c) + 65536 > argmax)); do PUB_BATCH=$(((PUB_BATCH + 1) / 2)); done
+		if ((PUB_BATCH < n)); then
+			echo "the $n file names do not fit in one command line (ARG_MAX $argmax): every tool ingests them in" \
+				"$(((n + PUB_BATCH - 1) / PUB_BATCH)) commands of at most $PUB_BATCH files; the ingest figures are their sums (RSS: the largest)"
 		fi
 
 		local tool res=() cpu=() snap=()
