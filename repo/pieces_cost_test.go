@@ -1,6 +1,8 @@
 package repo
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"testing"
 
@@ -87,4 +89,38 @@ func benchStanza(t testing.TB, i int) *Stanza {
 		t.Fatal(err)
 	}
 	return st
+}
+
+// TestPiecesLegacyIndex: an index that an earlier debflow published whole
+// (one gzip member, no piece metadata) is not taken for a pieced one; it
+// is read whole, and the next change writes it in pieces.
+func TestPiecesLegacyIndex(t *testing.T) {
+	idx := NewIndex()
+	for i := range 3 {
+		idx.Put(benchStanza(t, i))
+	}
+	plain := idx.Bytes()
+	var gz bytes.Buffer
+	w, err := compress.NewWriter(&gz, compress.Gzip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(plain)
+	w.Close()
+	if _, err := loadPieces(plain, gz.Bytes(), nil); !errors.Is(err, errNoPieces) {
+		t.Fatalf("a whole gzip file loads as pieces: %v", err)
+	}
+	whole, err := ParseIndex(plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole.Put(benchStanza(t, 3))
+	ri, err := whole.render([]compress.Format{compress.Gzip})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := loadPieces(ri.plain, ri.files[compress.Gzip], nil)
+	if err != nil || again.Len() != 4 {
+		t.Fatalf("after a change: %v", err)
+	}
 }
