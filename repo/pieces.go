@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"hash/crc32"
 	"slices"
 	"sort"
@@ -516,5 +515,3 @@ func hashSHA256(data []byte) Hashes {
 	s := sha256.Sum256(data)
 	return Hashes{Size: int64(len(data)), SHA256: hex.EncodeToString(s[:])}
 }
-
-var _ hash.Hash = sha256.New()
