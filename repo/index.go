@@ -49,8 +49,9 @@ type Index struct {
 	// lazy says some pieces are not parsed yet: a lookup parses only the
 	// pieces that mention the package, so that a CI step does not parse
 	// the suite. err is the first parse error met on the way.
-	lazy bool
-	err  error
+	lazy    bool
+	lookups int
+	err     error
 }
 
 // NewIndex returns an empty index.

@@ -289,6 +289,12 @@ func (x *Index) parseName(name string) {
 	if !x.lazy {
 		return
 	}
+	// Each lookup scans the unparsed text; a batch of many packages
+	// parses the index once instead.
+	if x.lookups++; x.lookups > lazyLookups {
+		x.parseAll()
+		return
+	}
 	needle := []byte("Package: " + name + "\n")
 	for _, p := range x.pieces {
 		if !p.unparsed {
@@ -307,6 +313,11 @@ func (x *Index) parseName(name string) {
 		}
 	}
 }
+
+// lazyLookups is how many packages are looked up by scanning the
+// unparsed text before the whole index is parsed: a scan costs a small
+// fraction of a parse.
+const lazyLookups = 16
 
 // parseAll parses every piece.
 func (x *Index) parseAll() {

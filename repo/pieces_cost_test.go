@@ -124,3 +124,34 @@ func TestPiecesLegacyIndex(t *testing.T) {
 		t.Fatalf("after a change: %v", err)
 	}
 }
+
+// TestPiecesBatchLookups: a lookup scans the unparsed text, so a batch of
+// many lookups parses the index once instead of scanning it each time (a
+// 25,000-package batch into a large suite was quadratic).
+func TestPiecesBatchLookups(t *testing.T) {
+	defer SetPieceTarget(2000)()
+	idx := NewIndex()
+	for i := range 100 {
+		idx.Put(benchStanza(t, i))
+	}
+	ri, err := idx.render([]compress.Format{compress.Gzip})
+	if err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := loadPieces(ri.plain, ri.files[compress.Gzip], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if loaded.Get(benchStanza(t, 7).Key()) == nil || !loaded.lazy {
+		t.Fatal("one lookup: want the stanza, and the index still lazy")
+	}
+	for i := range lazyLookups + 1 {
+		loaded.Get(benchStanza(t, 1000+i).Key())
+	}
+	if loaded.lazy {
+		t.Fatal("after many lookups the index is still scanned per lookup")
+	}
+	if loaded.Len() != 100 {
+		t.Fatalf("Len %d", loaded.Len())
+	}
+}
