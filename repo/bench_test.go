@@ -86,14 +86,17 @@ func nextDeb(b *testing.B) string {
 }
 
 // BenchmarkPublishOne is the CI step: one more package into a suite of
-// 10,000, with reprepro's default index (gz) and with debflow's (gz, xz).
+// 10,000 and of 50,000, with reprepro's default index (gz) and with
+// debflow's (gz, xz). With indexes in pieces its cost should not grow
+// with the suite: compare the two sizes.
 func BenchmarkPublishOne(b *testing.B) {
 	for _, c := range []struct {
+		n    int
 		name string
 		comp []string
-	}{{"gz", []string{"gz"}}, {"gz+xz", []string{"gz", "xz"}}} {
-		b.Run(fmt.Sprintf("n=10000/%s", c.name), func(b *testing.B) {
-			r, _ := benchRepo(b, 10000, c.comp)
+	}{{10000, "gz", []string{"gz"}}, {10000, "gz+xz", []string{"gz", "xz"}}, {50000, "gz", []string{"gz"}}, {50000, "gz+xz", []string{"gz", "xz"}}} {
+		b.Run(fmt.Sprintf("n=%d/%s", c.n, c.name), func(b *testing.B) {
+			r, _ := benchRepo(b, c.n, c.comp)
 			ctx := context.Background()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
@@ -111,9 +114,9 @@ func BenchmarkPublishOne(b *testing.B) {
 	}
 }
 
-// BenchmarkSnapshotCreate freezes a 10,000-package development suite.
+// BenchmarkSnapshotCreate freezes a 50,000-package development suite.
 func BenchmarkSnapshotCreate(b *testing.B) {
-	r, _ := benchRepo(b, 10000, []string{"gz", "xz"})
+	r, _ := benchRepo(b, 50000, []string{"gz", "xz"})
 	ctx := context.Background()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -156,10 +159,10 @@ func BenchmarkSnapshotPick(b *testing.B) {
 	}
 }
 
-// BenchmarkPromote makes canary serve a 10,000-package snapshot,
+// BenchmarkPromote makes canary serve a 50,000-package snapshot,
 // alternating between two so that every iteration really promotes.
 func BenchmarkPromote(b *testing.B) {
-	r, _ := benchRepo(b, 10000, []string{"gz", "xz"})
+	r, _ := benchRepo(b, 50000, []string{"gz", "xz"})
 	ctx := context.Background()
 	var snaps []string
 	for _, name := range []string{"1-a", "1-b"} {

@@ -82,7 +82,7 @@ func (r *Repo) referenced(ctx context.Context, except string, names []string) (m
 			if err != nil {
 				return nil, err
 			}
-			for _, st := range idx.byKey {
+			for _, st := range idx.stanzaMap() {
 				if want[st.Filename] {
 					out[st.Filename] = true
 				}
@@ -215,7 +215,7 @@ func (r *Repo) GC(ctx context.Context, lockTimeout time.Duration, dryRun bool) (
 				if err != nil {
 					return err
 				}
-				for _, st := range idx.byKey {
+				for _, st := range idx.stanzaMap() {
 					live[st.Filename] = true
 				}
 			}

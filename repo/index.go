@@ -3,6 +3,7 @@ package repo
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 
@@ -32,15 +33,31 @@ func (k Key) String() string { return k.Package + "_" + k.Version + "_" + k.Arch
 
 // Index is the set of packages in one Packages file.
 type Index struct {
+	// byKey holds the parsed stanzas: all of them, unless pieces are
+	// still unparsed (lazy); use stanzaMap to range over all.
 	byKey map[Key]*Stanza
 	// versions holds each package name's stanzas, so that retention looks
-	// at one package without scanning the index.
+	// at one package without scanning the index; nil until byName needs
+	// it.
 	versions map[string]map[Key]*Stanza
+	// pieces is the index as published, in file order (see pieces.go);
+	// nil for an index built afresh, which renders sorted. at says which
+	// piece holds a key, added holds the stanzas put since it was loaded.
+	pieces []*piece
+	at     map[Key]*piece
+	added  map[Key]*Stanza
+	// lazy says some pieces are not parsed yet: a lookup parses only the
+	// pieces that mention the package, so that a CI step does not parse
+	// the suite. err is the first parse error met on the way.
+	lazy    bool
+	lookups int
+	err     error
 }
 
 // NewIndex returns an empty index.
 func NewIndex() *Index {
-	return &Index{byKey: map[Key]*Stanza{}, versions: map[string]map[Key]*Stanza{}}
+	return &Index{byKey: map[Key]*Stanza{},
+		at: map[Key]*piece{}, added: map[Key]*Stanza{}}
 }
 
 // ParseIndex reads a Packages file that debflow wrote. It relies on the
@@ -110,15 +127,43 @@ func parseStanza(text []byte) (*Stanza, error) {
 }
 
 // Len returns the number of packages.
-func (x *Index) Len() int { return len(x.byKey) }
+func (x *Index) Len() int { return len(x.stanzaMap()) }
 
 // Get returns the stanza for k, or nil.
-func (x *Index) Get(k Key) *Stanza { return x.byKey[k] }
+func (x *Index) Get(k Key) *Stanza {
+	x.parseName(k.Package)
+	return x.byKey[k]
+}
 
-// Put adds or replaces a stanza.
+// Put adds or replaces a stanza. In an index loaded in pieces, a new
+// stanza goes at the end and a replaced one stays where it was.
 func (x *Index) Put(s *Stanza) {
 	k := s.Key()
+	x.parseName(k.Package)
+	if x.pieces != nil {
+		if p := x.at[k]; p != nil {
+			for i, old := range p.stanzas {
+				if old.Key() == k {
+					p.stanzas[i] = s
+				}
+			}
+			p.dirty = true
+		} else {
+			if x.added == nil {
+				x.added = map[Key]*Stanza{}
+			}
+			x.added[k] = s
+		}
+	}
+	x.put(s)
+}
+
+func (x *Index) put(s *Stanza) {
+	k := s.Key()
 	x.byKey[k] = s
+	if x.versions == nil {
+		return // built by byName when first needed
+	}
 	v := x.versions[k.Package]
 	if v == nil {
 		v = map[Key]*Stanza{}
@@ -129,6 +174,13 @@ func (x *Index) Put(s *Stanza) {
 
 // Delete removes a stanza.
 func (x *Index) Delete(k Key) {
+	x.parseName(k.Package)
+	if p := x.at[k]; p != nil {
+		p.stanzas = slices.DeleteFunc(p.stanzas, func(s *Stanza) bool { return s.Key() == k })
+		p.dirty = true
+		delete(x.at, k)
+	}
+	delete(x.added, k)
 	delete(x.byKey, k)
 	if v := x.versions[k.Package]; v != nil {
 		delete(v, k)
@@ -141,8 +193,9 @@ func (x *Index) Delete(k Key) {
 // Stanzas returns the stanzas in index order: by package name, then by
 // version in dpkg order, then by architecture.
 func (x *Index) Stanzas() []*Stanza {
-	out := make([]*Stanza, 0, len(x.byKey))
-	for _, s := range x.byKey {
+	all := x.stanzaMap()
+	out := make([]*Stanza, 0, len(all))
+	for _, s := range all {
 		out = append(out, s)
 	}
 	sort.Slice(out, func(i, j int) bool { return lessStanza(out[i], out[j]) })
@@ -159,9 +212,29 @@ func lessStanza(a, b *Stanza) bool {
 	return a.Architecture < b.Architecture
 }
 
-// Bytes renders the index as a Packages file.
+// stanzaMap returns every stanza by key, parsing what is not parsed yet.
+func (x *Index) stanzaMap() map[Key]*Stanza {
+	x.parseAll()
+	return x.byKey
+}
+
+// Bytes renders the index as a Packages file: in the order of its pieces
+// with additions at the end when it was loaded in pieces, sorted when it
+// was built afresh.
 func (x *Index) Bytes() []byte {
 	stanzas := x.Stanzas()
+	if x.pieces != nil {
+		stanzas = stanzas[:0]
+		for _, p := range x.pieces {
+			stanzas = append(stanzas, p.stanzas...)
+		}
+		var added []*Stanza
+		for _, s := range x.added {
+			added = append(added, s)
+		}
+		sort.Slice(added, func(i, j int) bool { return lessStanza(added[i], added[j]) })
+		stanzas = append(stanzas, added...)
+	}
 	n := 0
 	for _, s := range stanzas {
 		n += len(s.Text) + 1
@@ -195,6 +268,13 @@ func NewStanza(control debian.Paragraph, filename string, size int64, md5, sha25
 
 // byName returns every stanza of a package, in no particular order.
 func (x *Index) byName(name string) []*Stanza {
+	x.parseName(name)
+	if x.versions == nil {
+		x.versions = map[string]map[Key]*Stanza{}
+		for _, s := range x.byKey {
+			x.put(s)
+		}
+	}
 	out := make([]*Stanza, 0, len(x.versions[name]))
 	for _, s := range x.versions[name] {
 		out = append(out, s)

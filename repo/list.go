@@ -63,7 +63,7 @@ func (r *Repo) List(ctx context.Context, opts ListOptions) ([]ListedPackage, err
 		if err != nil {
 			return nil, err
 		}
-		for k := range idx.byKey {
+		for k := range idx.stanzaMap() {
 			ck := Key{comp + "/" + k.Package, k.Version, k.Architecture}
 			if seen[ck] {
 				continue

@@ -360,7 +360,7 @@ func (r *Repo) fetchUpstreamIndexes(ctx context.Context, f *fetcher, m *Mirror, 
 			if err != nil {
 				return nil, fmt.Errorf("%w: %s: %w", ErrUpstream, where, err)
 			}
-			for k, st := range idx.byKey {
+			for k, st := range idx.stanzaMap() {
 				if st.Size <= 0 {
 					return nil, fmt.Errorf("%w: %s: %s lists no Size", ErrUpstream, where, k)
 				}

@@ -104,6 +104,13 @@ func (r *Release) Bytes() []byte {
 		{"SHA256", func(h Hashes) string { return h.SHA256 }},
 		{"SHA512", func(h Hashes) string { return h.SHA512 }},
 	} {
+		listed := false
+		for _, name := range names {
+			listed = listed || list.sum(r.Files[name]) != ""
+		}
+		if !listed {
+			continue
+		}
 		fmt.Fprintf(&b, "%s:\n", list.field)
 		for _, name := range names {
 			h := r.Files[name]

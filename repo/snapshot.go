@@ -102,7 +102,7 @@ func (r *Repo) CreateSnapshot(ctx context.Context, opts SnapshotOptions) (*Snaps
 				if err != nil {
 					return fmt.Errorf("snapshot of %s: %w", src.name, err)
 				}
-				for k, st := range idx.byKey {
+				for k, st := range idx.stanzaMap() {
 					pkgs[k] = true
 					pinned = append(pinned, st.Filename)
 				}
@@ -389,7 +389,7 @@ func (r *Repo) contents(ctx context.Context, s *suite) (*suiteContents, error) {
 		if err != nil {
 			return nil, err
 		}
-		for k, st := range idx.byKey {
+		for k, st := range idx.stanzaMap() {
 			c.stanza[k] = st
 			c.component[k] = comp
 		}

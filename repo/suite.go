@@ -12,7 +12,6 @@ import (
 	"maps"
 	"path"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -147,12 +146,51 @@ func (r *Repo) index(ctx context.Context, s *suite, component, arch string) (*In
 	if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != h.SHA256 {
 		return nil, fmt.Errorf("suite %s: index %s does not match its Release hash", s.name, dir)
 	}
-	idx, err := ParseIndex(data)
+	idx, err := r.loadPieced(ctx, s, dir, data)
+	if errors.Is(err, errNoPieces) {
+		idx, err = ParseIndex(data)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("suite %s: index %s: %w", s.name, dir, err)
 	}
 	s.indexes[dir] = idx
 	return idx, nil
+}
+
+// loadPieced reads an index in its pieces (see pieces.go), from its plain
+// content and its compressed files, which are read only as far as their
+// headers. errNoPieces says the index was not published in pieces.
+func (r *Repo) loadPieced(ctx context.Context, s *suite, dir string, plain []byte) (*Index, error) {
+	read := func(name string) ([]byte, error) {
+		h, ok := s.release.Files[name]
+		if !ok {
+			return nil, nil
+		}
+		data, err := readAll(ctx, r.st, byHashName(s.name, name, "SHA256", h.SHA256))
+		if err != nil {
+			return nil, err
+		}
+		if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != h.SHA256 {
+			return nil, fmt.Errorf("%s does not match its Release hash", name)
+		}
+		return data, nil
+	}
+	gz, err := read(dir + "/Packages.gz")
+	if err != nil || gz == nil {
+		return nil, cmpOr(err, errNoPieces)
+	}
+	xz, err := read(dir + "/Packages.xz")
+	if err != nil {
+		return nil, err
+	}
+	return loadPieces(plain, gz, xz)
+}
+
+func cmpOr(err, or error) error {
+	if err != nil {
+		return err
+	}
+	return or
 }
 
 // byHashName is where apt fetches an index by its hash.
@@ -181,7 +219,7 @@ func (r *Repo) storeByHash(ctx context.Context, suite string, f indexFile) error
 	} else {
 		err = r.st.Put(ctx, h256, bytes.NewReader(f.data))
 	}
-	if err != nil {
+	if err != nil || f.hash.SHA512 == "" {
 		return err
 	}
 	return r.st.Copy(ctx, h256, byHashName(suite, f.name, "SHA512", f.hash.SHA512))
@@ -203,49 +241,50 @@ func (r *Repo) storeNamed(ctx context.Context, suite string, f indexFile) error 
 	return r.st.Put(ctx, suiteDir(suite)+f.name, rc)
 }
 
-// render compresses and hashes the changed indexes, in parallel.
+// renderIndexes compresses and hashes the changed indexes. gz and xz are
+// written in pieces, and only the changed pieces are compressed again
+// (pieces.go); another format is compressed whole. Files list SHA-256 only.
 func renderIndexes(s *suite, compressions []string) ([]indexFile, error) {
-	var dirs []string
-	for dir := range s.changed {
-		dirs = append(dirs, dir)
-	}
-	sort.Strings(dirs)
-	type job struct {
-		name   string
-		plain  []byte
-		format compress.Format
-	}
-	var jobs []job
-	for _, dir := range dirs {
-		plain := s.indexes[dir].Bytes()
-		jobs = append(jobs, job{dir + "/Packages", plain, compress.None})
-		for _, c := range compressions {
-			f, err := compress.ParseFormat(c)
-			if err != nil {
-				return nil, err
-			}
-			jobs = append(jobs, job{dir + "/Packages" + f.Ext(), plain, f})
+	var formats []compress.Format
+	for _, c := range compressions {
+		f, err := compress.ParseFormat(c)
+		if err != nil {
+			return nil, err
+		}
+		if f != compress.None && !slices.Contains(formats, f) {
+			formats = append(formats, f)
 		}
 	}
-	out := make([]indexFile, len(jobs))
-	err := parallel(len(jobs), func(i int) error {
-		j := jobs[i]
-		data := j.plain
-		if j.format != compress.None {
-			var buf bytes.Buffer
-			w, err := compress.NewWriter(&buf, j.format)
-			if err != nil {
-				return err
-			}
-			if _, err := w.Write(j.plain); err != nil {
-				return err
-			}
-			if err := w.Close(); err != nil {
-				return err
-			}
-			data = buf.Bytes()
+	var out []indexFile
+	for _, dir := range slices.Sorted(maps.Keys(s.changed)) {
+		ri, err := s.indexes[dir].render(formats)
+		if err != nil {
+			return nil, fmt.Errorf("suite %s: index %s: %w", s.name, dir, err)
 		}
-		out[i] = indexFile{name: j.name, data: data, hash: HashBytes(data)}
+		out = append(out, indexFile{name: dir + "/Packages", data: ri.plain, hash: ri.plainSum})
+		for _, f := range formats {
+			data, ok := ri.files[f]
+			if !ok {
+				var buf bytes.Buffer
+				w, err := compress.NewWriter(&buf, f)
+				if err != nil {
+					return nil, err
+				}
+				if _, err := w.Write(ri.plain); err != nil {
+					return nil, err
+				}
+				if err := w.Close(); err != nil {
+					return nil, err
+				}
+				data = buf.Bytes()
+			}
+			out = append(out, indexFile{name: dir + "/Packages" + f.Ext(), data: data})
+		}
+	}
+	err := parallel(len(out), func(i int) error {
+		if out[i].hash.SHA256 == "" {
+			out[i].hash = hashSHA256(out[i].data)
+		}
 		return nil
 	})
 	return out, err
@@ -320,7 +359,9 @@ func (r *Repo) commit(ctx context.Context, cfg Config, s *suite, files []indexFi
 	current := map[string]bool{}
 	for name, h := range rel.Files {
 		current[byHashName(s.name, name, "SHA256", h.SHA256)] = true
-		current[byHashName(s.name, name, "SHA512", h.SHA512)] = true
+		if h.SHA512 != "" {
+			current[byHashName(s.name, name, "SHA512", h.SHA512)] = true
+		}
 	}
 	var expired []string
 	state.Retired = nil
@@ -338,7 +379,7 @@ func (r *Repo) commit(ctx context.Context, cfg Config, s *suite, files []indexFi
 			continue
 		}
 		for _, n := range []string{byHashName(s.name, name, "SHA256", h.SHA256), byHashName(s.name, name, "SHA512", h.SHA512)} {
-			if !current[n] {
+			if !current[n] && !strings.HasSuffix(n, "/") {
 				state.Retired = append(state.Retired, RetiredFile{Name: n, Since: now})
 			}
 		}

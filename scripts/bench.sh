@@ -13,7 +13,8 @@
 #   BENCH_DIR           parent of the temporary work directory (/tmp/debflow-bench)
 #   BENCH_KEEP=1        keep the work directory instead of removing it
 #   BENCH_PAYLOAD_MB    size of the build payload in MiB (200)
-#   BENCH_PUBLISH_N     package counts of the publish benchmark ("1000 10000")
+#   BENCH_PUBLISH_N     package counts of the publish benchmark ("1000 10000"; the issue-15 goals at 50,000
+#                       need BENCH_PUBLISH_N="10000 50000")
 #   BENCH_CI_RUNS       CI steps per repository; the median is reported (3)
 #   BENCH_GO_BENCHTIME  -benchtime of the Go micro-benchmarks (1x)
 #   BENCH_MIRROR_N      packages of the mirror benchmark's upstream (5000; development gets twice as many)
@@ -41,7 +42,9 @@ GO_BENCHTIME=${BENCH_GO_BENCHTIME:-1x}
 
 FAILED=()
 WORK=
-declare -A BUILD_RATIO=() CI_ALL=()
+PUB_BATCH=0
+declare -A BUILD_RATIO=() CI_ALL=() PUB_BY_N=()
+P_SNAP_ALL= P_PROMOTE_ALL= P_PICK_ALL=
 
 usage() {
 	echo "usage: scripts/bench.sh [all|$(IFS='|' && echo "${SECTIONS[*]}")]...   (default: all)" >&2
@@ -276,10 +279,20 @@ publish_tool() {
 	gzxz) cmd=("$DEBFLOW" publish -q --repo "$r" --key "$key") ;;
 	reprepro) cmd=(reprepro -s -b "$r" includedeb development) ;;
 	esac
-	sync # so that the syncfs(2) of a publish does not flush the inputs
-	timed "$log" "${cmd[@]}" "${files[@]}"
-	P_INGEST_S=$T_S P_INGEST_MB=$T_MB P_INGEST_CPU=$T_CPU
+	local at=0 s=0 mbs=() c=0
+	while ((at < ${#files[@]})); do
+		sync # so that the syncfs(2) of a publish does not flush the inputs
+		timed "$log" "${cmd[@]}" "${files[@]:at:PUB_BATCH}"
+		s=$(calc 'printf "%.3f", a + b' a="$s" b="$T_S") c=$(calc 'printf "%.2f", a + b' a="$c" b="$T_CPU")
+		mbs+=("$T_MB")
+		at=$((at + PUB_BATCH))
+	done
+	P_INGEST_S=$s P_INGEST_MB=$(max "${mbs[@]}") P_INGEST_CPU=$c
 	publish_check "$name" "$r" "$n"
+	local base=
+	if [[ $name == gzxz ]]; then # the base of snapshot pick: the suite before the CI builds
+		base=$("$DEBFLOW" snapshot create -q --repo "$r" --key "$key" | tail -n 1)
+	fi
 	local ts=() ms=() cs=() i=0 deb
 	for deb in "${cis[@]}"; do
 		sync
@@ -288,10 +301,45 @@ publish_tool() {
 		i=$((i + 1))
 	done
 	publish_check "$name" "$r" "$((n + i))"
+	P_SNAP_S=- P_PROMOTE_S=- P_PICK_S=-
+	if [[ $name == gzxz ]]; then
+		publish_snapshots "$r" "$key" "$base" "${cis[@]}"
+	fi
 	P_CI_S=$(median "${ts[@]}")
 	P_CI_MB=$(max "${ms[@]}")
 	P_CI_CPU=$(median "${cs[@]}")
 	P_CI_ALL="${ts[*]}"
+}
+
+# publish_snapshots REPO KEY BASE CI_DEBS...: times snapshot create, promote
+# (to canary, alternating between two snapshots so that each run changes the
+# stage) and snapshot pick (a CI build into BASE), CI_RUNS times each, and
+# sets P_SNAP_S, P_PROMOTE_S and P_PICK_S (medians).
+publish_snapshots() {
+	local r=$1 key=$2 base=$3
+	shift 3
+	local log=$WORK/snap.log ts=() ps=() ks=() snaps=() i deb pkg ver
+	for ((i = 0; i < CI_RUNS; i++)); do
+		sync
+		timed "$log" "$DEBFLOW" snapshot create -q --repo "$r" --key "$key"
+		ts+=("$T_S")
+		snaps+=("$(tail -n 1 "$log")")
+	done
+	for ((i = 0; i < CI_RUNS; i++)); do
+		sleep 1 # a stage's Date must move on: a promote within the same second waits for the clock
+		sync
+		timed "$log" "$DEBFLOW" promote -q --repo "$r" --key "$key" "${snaps[$((i % 2))]}" --to canary
+		ps+=("$T_S")
+	done
+	for deb in "$@"; do
+		pkg=$(dpkg-deb -f "$deb" Package)
+		ver=$(dpkg-deb -f "$deb" Version)
+		sync
+		timed "$log" "$DEBFLOW" snapshot pick -q --repo "$r" --key "$key" "$base" "$pkg=$ver"
+		ks+=("$T_S")
+	done
+	P_SNAP_S=$(median "${ts[@]}") P_PROMOTE_S=$(median "${ps[@]}") P_PICK_S=$(median "${ks[@]}")
+	P_SNAP_ALL="${ts[*]}" P_PROMOTE_ALL="${ps[*]}" P_PICK_ALL="${ks[*]}"
 }
 
 # publish_check NAME REPO WANT: the repository verifies and lists WANT
@@ -400,17 +448,21 @@ section_publish() {
 		echo
 		echo "N = $n: generated $n packages ($(find "$dir" -name '*_all.deb' | wc -l) Architecture: all, $(du -sm "$dir" | cut -f1) MB) in $gen_s s;" \
 			"file arguments: $arglen bytes (ARG_MAX $argmax)"
-		if ((arglen + $(env | wc -c) + 65536 > argmax)); then
-			die "the $n file names do not fit in one command line (ARG_MAX $argmax): cannot publish them in one command"
+		PUB_BATCH=$n
+		while ((arglen * PUB_BATCH / n + $(env | wc -c) + 65536 > argmax)); do PUB_BATCH=$(((PUB_BATCH + 1) / 2)); done
+		if ((PUB_BATCH < n)); then
+			echo "the $n file names do not fit in one command line (ARG_MAX $argmax): every tool ingests them in" \
+				"$(((n + PUB_BATCH - 1) / PUB_BATCH)) commands of at most $PUB_BATCH files; the ingest figures are their sums (RSS: the largest)"
 		fi
 
-		local tool res=() cpu=()
+		local tool res=() cpu=() snap=()
 		for tool in gz gzxz reprepro; do
 			local r=$WORK/repo-$n-$tool
 			if [[ $tool == reprepro ]]; then publish_reprepro_conf "$r" "$fpr"; fi
 			publish_tool "$tool" "$n" "$r" "$dir" "${CI_DEBS[@]}"
 			res+=("$P_INGEST_S" "$P_INGEST_MB" "$P_CI_S" "$P_CI_MB")
 			cpu+=("$P_INGEST_CPU" "$P_CI_CPU")
+			if [[ $tool == gzxz ]]; then snap=("$P_SNAP_S" "$P_PROMOTE_S" "$P_PICK_S"); fi
 			CI_ALL[$tool]=$P_CI_ALL
 			rm -rf "$r"
 		done
@@ -428,9 +480,36 @@ section_publish() {
 		# shellcheck disable=SC2059
 		printf "$fmt" "  cpu s (user+sys), CI step" "${cpu[1]}" "${cpu[3]}" "${cpu[5]}" ""
 		echo "CI step runs (s): debflow gz: ${CI_ALL[gz]}; debflow gz,xz: ${CI_ALL[gzxz]}; reprepro: ${CI_ALL[reprepro]}"
+		echo "debflow (gz,xz), medians of $CI_RUNS: snapshot create ${snap[0]} s ($P_SNAP_ALL), promote ${snap[1]} s ($P_PROMOTE_ALL)," \
+			"snapshot pick ${snap[2]} s ($P_PICK_ALL)"
+		PUB_BY_N[$n]="${res[0]} ${res[1]} ${res[2]} ${res[3]} ${res[6]} ${res[10]} ${snap[*]}"
 		echo "gz,xz (debflow's default) costs $(calc 'printf "%+.3f", b - a' a="${res[0]}" b="${res[4]}") s on the ingest" \
 			"and $(calc 'printf "%+.3f", b - a' a="${res[2]}" b="${res[6]}") s on the CI step over gz alone."
 		PUB_LAST=("$n" "${res[@]}")
+	done
+
+	local m
+	for m in 10000 50000; do
+		[[ -n ${PUB_BY_N[$m]:-} ]] || continue
+		local v
+		read -r -a v <<<"${PUB_BY_N[$m]}" # ingest s, MB, CI gz s, MB, CI gz,xz s, reprepro CI s, snapshot, promote, pick
+		echo
+		echo "Goals at N = $m (issue 15):"
+		if ((m == 10000)); then
+			goal "CI step (gz) at most 0.1 s" "$(calc 'print (s <= 0.1) ? "y" : "n"' s="${v[2]}")" "${v[2]} s"
+			goal "CI step (gz) faster than reprepro" "$(calc 'print (s < r) ? "y" : "n"' s="${v[2]}" r="${v[5]}")" "${v[2]} s vs ${v[5]} s"
+			goal "CI step (gz,xz) at most 0.15 s" "$(calc 'print (s <= 0.15) ? "y" : "n"' s="${v[4]}")" "${v[4]} s"
+			goal "ingest at most 3 s" "$(calc 'print (s <= 3) ? "y" : "n"' s="${v[0]}")" "${v[0]} s"
+			goal "ingest peak RSS at most 50 MB" "$(calc 'print (m <= 50) ? "y" : "n"' m="${v[1]}")" "${v[1]} MB"
+			goal "snapshot pick at most 0.1 s" "$(calc 'print (s <= 0.1) ? "y" : "n"' s="${v[8]}")" "${v[8]} s"
+		else
+			goal "CI step (gz) at most 0.15 s" "$(calc 'print (s <= 0.15) ? "y" : "n"' s="${v[2]}")" "${v[2]} s"
+			goal "CI step (gz,xz) at most 0.15 s" "$(calc 'print (s <= 0.15) ? "y" : "n"' s="${v[4]}")" "${v[4]} s"
+			goal "ingest at most 15 s" "$(calc 'print (s <= 15) ? "y" : "n"' s="${v[0]}")" "${v[0]} s"
+			goal "ingest peak RSS at most 80 MB" "$(calc 'print (m <= 80) ? "y" : "n"' m="${v[1]}")" "${v[1]} MB"
+			goal "snapshot create at most 0.1 s" "$(calc 'print (s <= 0.1) ? "y" : "n"' s="${v[6]}")" "${v[6]} s"
+			goal "promote at most 0.1 s" "$(calc 'print (s <= 0.1) ? "y" : "n"' s="${v[7]}")" "${v[7]} s"
+		fi
 	done
 
 	local n=${PUB_LAST[0]} in_s=${PUB_LAST[1]} in_mb=${PUB_LAST[2]} ci_s=${PUB_LAST[3]} ci_mb=${PUB_LAST[4]} rr_ci=${PUB_LAST[11]}

@@ -138,25 +138,7 @@ func (x *xzWriter) Close() error {
 	if err := x.p.finish(false); err != nil {
 		return fmt.Errorf("compress: xz: %w", err)
 	}
-	// Index.
-	idx := []byte{0x00}
-	idx = appendUvarint(idx, uint64(len(x.records)))
-	for _, r := range x.records {
-		idx = appendUvarint(idx, r.unpadded)
-		idx = appendUvarint(idx, r.uncompressed)
-	}
-	for len(idx)%4 != 0 {
-		idx = append(idx, 0)
-	}
-	idx = appendCRC32(idx, idx)
-	// Footer.
-	var tail [8]byte
-	binary.LittleEndian.PutUint32(tail[0:], uint32(len(idx)/4-1))
-	copy(tail[4:], xzStreamFlags(xzCheckCRC64))
-	footer := appendCRC32(nil, tail[:6])
-	footer = append(footer, tail[:6]...)
-	footer = append(footer, xzFooterMagic...)
-	if _, err := x.w.Write(append(idx, footer...)); err != nil {
+	if _, err := x.w.Write(xzIndexAndFooter(x.records)); err != nil {
 		return fmt.Errorf("compress: xz: write index: %w", err)
 	}
 	return nil
