@@ -305,22 +305,18 @@ func (f *FS) List(ctx context.Context, prefix string) ([]ObjectInfo, error) {
 	return objs, nil
 }
 
-// Empty reports whether the root holds no object (or does not exist). The
-// lock file does not count: the lock is taken before a command looks. It
-// reads a few directory entries, never the whole tree.
+// Empty reports whether the root holds nothing but, maybe, debflow's own
+// directory ".debflow/" (or does not exist). What that directory holds
+// does not count: the lock file is taken before a command looks, and a
+// first publisher writes the configuration there (a temporary file, then
+// the rename) while others look. It reads a few directory entries, never
+// the whole tree.
 func (f *FS) Empty(ctx context.Context) (bool, error) {
 	names, err := readNames(f.root, 2)
-	if err != nil || len(names) == 0 {
-		return err == nil, err
-	}
-	if len(names) > 1 || names[0] != path.Dir(fsLockName) {
-		return false, nil
-	}
-	meta, err := readNames(filepath.Join(f.root, path.Dir(fsLockName)), 2)
 	if err != nil {
 		return false, err
 	}
-	return len(meta) == 0 || len(meta) == 1 && meta[0] == path.Base(fsLockName), nil
+	return len(names) == 0 || len(names) == 1 && names[0] == path.Dir(fsLockName), nil
 }
 
 // readNames reads at most n entry names of a directory; a missing
