@@ -70,12 +70,15 @@ func (s Signers) ClearSign(w io.Writer, msg []byte, t time.Time) error {
 	if err != nil {
 		return fmt.Errorf("signing: clearsigning: %w", err)
 	}
+	// go-crypto signs a final "\n" as part of the text and then writes an
+	// empty line before the signature; gpg leaves it out of the signature.
 	if _, err := pw.Write(msg[:len(msg)-1]); err != nil {
 		return fmt.Errorf("signing: clearsigning: %w", err)
 	}
 	if err := pw.Close(); err != nil {
 		return fmt.Errorf("signing: clearsigning: %w", err)
 	}
+	// The armored signature ends without a newline; gpg ends with one.
 	if _, err := io.WriteString(w, "\n"); err != nil {
 		return fmt.Errorf("signing: clearsigning: %w", err)
 	}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
-	"github.com/ProtonMail/go-crypto/openpgp/clearsign"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 )
 
@@ -35,30 +34,7 @@ type Signer interface {
 // and apt, which joins the signed lines with "\n", reads msg without its
 // final newline (the same as for Debian's own InRelease files).
 func (k *Key) ClearSign(w io.Writer, msg []byte, t time.Time) error {
-	if err := checkClearsignable(msg); err != nil {
-		return err
-	}
-	sk, err := k.signingKey(t)
-	if err != nil {
-		return err
-	}
-	pw, err := clearsign.Encode(w, sk, signConfig(t))
-	if err != nil {
-		return fmt.Errorf("signing: clearsigning: %w", err)
-	}
-	// go-crypto signs a final "\n" as part of the text and then writes an
-	// empty line before the signature; gpg leaves it out of the signature.
-	if _, err := pw.Write(msg[:len(msg)-1]); err != nil {
-		return fmt.Errorf("signing: clearsigning: %w", err)
-	}
-	if err := pw.Close(); err != nil {
-		return fmt.Errorf("signing: clearsigning: %w", err)
-	}
-	// The armored signature ends without a newline; gpg ends with one.
-	if _, err := io.WriteString(w, "\n"); err != nil {
-		return fmt.Errorf("signing: clearsigning: %w", err)
-	}
-	return nil
+	return Signers{k}.ClearSign(w, msg, t)
 }
 
 // DetachSign writes a signature over the exact bytes of msg (signature
