@@ -239,12 +239,13 @@ func (x *Index) Bytes() []byte {
 	for _, s := range stanzas {
 		n += len(s.Text) + 1
 	}
+	// Every stanza is followed by a blank line, the last one too, as in
+	// Debian's own indexes: debootstrap takes a stanza only at the blank
+	// line after it, and would miss the last package otherwise.
 	buf := make([]byte, 0, n)
-	for i, s := range stanzas {
-		if i > 0 {
-			buf = append(buf, '\n')
-		}
+	for _, s := range stanzas {
 		buf = append(buf, s.Text...)
+		buf = append(buf, '\n')
 	}
 	return buf
 }

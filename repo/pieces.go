@@ -68,38 +68,28 @@ type piece struct {
 	dirty  bool
 }
 
-// plainTo appends the piece's part of the plain file: stanzas are
-// separated by a blank line, so each one but the file's first starts with
-// "\n".
-func (p *piece) plainTo(buf []byte, first bool) []byte {
+// plainTo appends the piece's part of the plain file: every stanza is
+// followed by a blank line, the last one of the file too, as in Debian's
+// own indexes (debootstrap takes a stanza only at the blank line after
+// it). So a piece's text does not depend on where the piece stands.
+func (p *piece) plainTo(buf []byte) []byte {
 	if p.unparsed {
-		if !first {
-			buf = append(buf, '\n')
-		}
 		return append(buf, p.raw...)
 	}
-	for i, s := range p.stanzas {
-		if !(first && i == 0) {
-			buf = append(buf, '\n')
-		}
+	for _, s := range p.stanzas {
 		buf = append(buf, s.Text...)
+		buf = append(buf, '\n')
 	}
 	return buf
 }
 
-func (p *piece) plainSize(first bool) int {
+func (p *piece) plainSize() int {
 	if p.unparsed {
-		if first {
-			return len(p.raw)
-		}
-		return len(p.raw) + 1
+		return len(p.raw)
 	}
 	n := 0
-	for i, s := range p.stanzas {
-		if !(first && i == 0) {
-			n++
-		}
-		n += len(s.Text)
+	for _, s := range p.stanzas {
+		n += len(s.Text) + 1
 	}
 	return n
 }
@@ -227,7 +217,7 @@ func loadPieces(plain, gz, xz []byte) (*Index, error) {
 	idx := NewIndex()
 	idx.pieces = []*piece{}
 	var off int64
-	for i, m := range metas {
+	for _, m := range metas {
 		p := &piece{gz: m.member, state: m.state}
 		if blocks != nil {
 			p.hasXz = true
@@ -238,11 +228,8 @@ func loadPieces(plain, gz, xz []byte) (*Index, error) {
 		}
 		text := plain[off : off+m.plainLen]
 		off += m.plainLen
-		if i > 0 {
-			if len(text) == 0 || text[0] != '\n' {
-				return nil, errNoPieces
-			}
-			text = text[1:]
+		if len(text) > 0 && !bytes.HasSuffix(text, []byte("\n\n")) {
+			return nil, errNoPieces // not this format's pieces
 		}
 		p.raw, p.unparsed = text, len(text) > 0
 		idx.lazy = idx.lazy || p.unparsed
@@ -363,18 +350,12 @@ func (x *Index) render(formats []compress.Format) (*renderedIndex, error) {
 	}
 	var pieces []*piece
 	recompress := map[*piece]bool{}
-	for i, p := range old {
+	for _, p := range old {
 		if stale(p) {
 			x.parsePiece(p)
 			if len(p.stanzas) == 0 && len(old) > 1 {
 				continue
 			}
-			recompress[p] = true
-		}
-		if len(pieces) == 0 && i > 0 {
-			// Now the file's first piece: its text starts without the
-			// separator, so its compressed bytes change.
-			x.parsePiece(p)
 			recompress[p] = true
 		}
 		pieces = append(pieces, p)
@@ -385,11 +366,11 @@ func (x *Index) render(formats []compress.Format) (*renderedIndex, error) {
 	// Additions fill the last piece up to pieceTarget, then new ones.
 	var cur *piece
 	size := 0
-	if n := len(pieces); n > 0 && len(added) > 0 && pieces[n-1].plainSize(n == 1) < pieceTarget {
+	if n := len(pieces); n > 0 && len(added) > 0 && pieces[n-1].plainSize() < pieceTarget {
 		cur = pieces[n-1]
 		x.parsePiece(cur)
 		recompress[cur] = true
-		size = cur.plainSize(n == 1)
+		size = cur.plainSize()
 	}
 	for _, s := range added {
 		if cur == nil || size >= pieceTarget {
@@ -424,13 +405,13 @@ func (x *Index) render(formats []compress.Format) (*renderedIndex, error) {
 		if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(last.state); err != nil {
 			return nil, fmt.Errorf("index piece state: %w", err)
 		}
-		h.Write(last.plainTo(nil, first == 1))
+		h.Write(last.plainTo(nil))
 	}
 	var jobs []int
 	plains := make([][]byte, len(pieces))
 	for i := first; i < len(pieces); i++ {
 		p := pieces[i]
-		plains[i] = p.plainTo(nil, i == 0)
+		plains[i] = p.plainTo(nil)
 		st, err := h.(encoding.BinaryMarshaler).MarshalBinary()
 		if err != nil {
 			return nil, err
@@ -481,12 +462,12 @@ func (x *Index) render(formats []compress.Format) (*renderedIndex, error) {
 
 	out := &renderedIndex{files: map[compress.Format][]byte{}}
 	n := 0
-	for i, p := range pieces {
-		n += p.plainSize(i == 0)
+	for _, p := range pieces {
+		n += p.plainSize()
 	}
 	out.plain = make([]byte, 0, n)
-	for i, p := range pieces {
-		out.plain = p.plainTo(out.plain, i == 0)
+	for _, p := range pieces {
+		out.plain = p.plainTo(out.plain)
 	}
 	out.plainSum = Hashes{Size: int64(len(out.plain)), SHA256: hex.EncodeToString(sum)}
 	if want[compress.Gzip] {

@@ -348,3 +348,32 @@ func TestLockTimeout(t *testing.T) {
 		t.Errorf("the waiting publisher did not say so: %q", log.String())
 	}
 }
+
+// TestPackagesEndWithBlankLine: every stanza of an index, the last one
+// too, is followed by a blank line, as in Debian's own indexes.
+// debootstrap takes a stanza only at the blank line after it: without
+// one, the last package (zlib1g, in a mirror of bookworm) was never
+// installed and debootstrap failed.
+func TestPackagesEndWithBlankLine(t *testing.T) {
+	f := newFixture(t)
+	f.mustPublish(repo.PublishOptions{}, f.deb("alpha", "1.0", "amd64"), f.deb("zulu", "1.0", "amd64"))
+	f.mustPublish(repo.PublishOptions{}, f.deb("zz-last", "1.0", "amd64"))
+	plain, err := os.ReadFile(filepath.Join(f.root, "dists/development/main/binary-amd64/Packages"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasSuffix(plain, []byte("\n\n")) || bytes.Contains(plain, []byte("\n\n\n")) {
+		t.Fatalf("Packages does not end every stanza with one blank line:\n%q", plain)
+	}
+	if n := bytes.Count(plain, []byte("\n\nPackage: ")); n != 2 {
+		t.Fatalf("%d stanza separators, want 2", n)
+	}
+	gz, err := exec.Command("zcat", filepath.Join(f.root, "dists/development/main/binary-amd64/Packages.gz")).Output()
+	if err != nil || !bytes.Equal(gz, plain) {
+		t.Fatalf("Packages.gz decompresses to something else (%v)", err)
+	}
+	xz, err := exec.Command("xzcat", filepath.Join(f.root, "dists/development/main/binary-amd64/Packages.xz")).Output()
+	if err != nil || !bytes.Equal(xz, plain) {
+		t.Fatalf("Packages.xz decompresses to something else (%v)", err)
+	}
+}
