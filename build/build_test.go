@@ -349,14 +349,7 @@ func TestSignature(t *testing.T) {
 func TestVersionFromGit(t *testing.T) {
 	need(t, "git", "dpkg-deb")
 	src := copyTree(t, filepath.Dir(exampleSpec))
-	git := func(args ...string) {
-		cmd := exec.Command("git", append([]string{"-C", src}, args...)...)
-		cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "HOME="+src, "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@e",
-			"GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@e", "GIT_AUTHOR_DATE=1700000000 +0000", "GIT_COMMITTER_DATE=1700000000 +0000")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-	}
+	git := gitIn(t, src)
 	git("init", "-q")
 	git("add", ".")
 	git("commit", "-qm", "first")
@@ -543,4 +536,19 @@ func FuzzParseSpec(f *testing.F) {
 			t.Fatal("accepted a spec without name")
 		}
 	})
+}
+
+// gitIn returns a function that runs git in dir with a fixed identity and
+// commit time (1700000000), isolated from the machine's configuration, and
+// fails the test when git fails.
+func gitIn(t *testing.T, dir string) func(args ...string) {
+	return func(args ...string) {
+		t.Helper()
+		cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
+		cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "HOME="+dir, "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@e",
+			"GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@e", "GIT_AUTHOR_DATE=1700000000 +0000", "GIT_COMMITTER_DATE=1700000000 +0000")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
 }

@@ -179,14 +179,7 @@ func TestLoadSpecFIFO(t *testing.T) {
 func TestDirtyWorkTreeVersion(t *testing.T) {
 	need(t, "git", "dpkg")
 	src := copyTree(t, filepath.Dir(exampleSpec))
-	git := func(args ...string) {
-		cmd := exec.Command("git", append([]string{"-C", src}, args...)...)
-		cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "HOME="+src, "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@e",
-			"GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@e", "GIT_AUTHOR_DATE=1700000000 +0000", "GIT_COMMITTER_DATE=1700000000 +0000")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-	}
+	git := gitIn(t, src)
 	git("init", "-q")
 	git("add", ".")
 	git("commit", "-qm", "first")

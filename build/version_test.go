@@ -84,14 +84,7 @@ func TestVersionPaths(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "f"), []byte("x"), 0o644)
 	spec := "name: vv\ndescription: d\nepoch: 1\nrelease: 2\ncontents:\n  - src: f\n    dst: /usr/share/v/f\n"
-	gitCmd := func(args ...string) {
-		cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
-		cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "HOME="+dir, "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@e",
-			"GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@e")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-	}
+	gitCmd := gitIn(t, dir)
 	os.WriteFile(filepath.Join(dir, "nfpm.yaml"), []byte(spec), 0o644)
 	gitCmd("init", "-q")
 	gitCmd("add", ".")
