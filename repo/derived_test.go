@@ -122,7 +122,7 @@ func TestNewRepositoriesHaveTheirOwnOrigin(t *testing.T) {
 	}
 	a, b := origin(), origin()
 	if a == b || !regexp.MustCompile(`^debflow-[0-9a-f]{8}$`).MatchString(a) {
-		t.Fatalf("origins %q and %q: want two different debflow-XXXXXXXX", a, b)
+		t.Fatalf("origins %q and %q: want two different debflow- origins with eight hex digits", a, b)
 	}
 }
 

@@ -44,7 +44,7 @@ Example:
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.origin, "origin", "", `Release Origin (default "debflow-XXXXXXXX")`)
+	f.StringVar(&o.origin, "origin", "", `Release Origin (default "debflow-" and eight random hex digits)`)
 	f.StringVar(&o.label, "label", "", `Release Label (default "debflow")`)
 	f.StringVar(&o.codename, "codename", "", `Release Codename (default "fleet")`)
 	f.StringVar(&o.arch, "arch", "", "architectures every suite lists, comma-separated (default amd64,arm64,armhf)")
