@@ -95,9 +95,6 @@ func (r *Repo) RetireKey(ctx context.Context, fingerprint string, lockTimeout ti
 }
 
 func (r *Repo) editKeys(ctx context.Context, timeout time.Duration, edit func([]string) ([]string, error)) (*KeyChange, error) {
-	fingerprintOK := func(fp string) bool {
-		return (len(fp) == 40 || len(fp) == 64) && strings.Trim(fp, "0123456789ABCDEF") == ""
-	}
 	var res *KeyChange
 	err := r.locked(ctx, lockTimeout(timeout), func(ctx context.Context) error {
 		cfg, _, err := LoadConfig(ctx, r.st)
@@ -108,16 +105,14 @@ func (r *Repo) editKeys(ctx context.Context, timeout time.Duration, edit func([]
 		if err != nil {
 			return err
 		}
-		for _, k := range keys {
-			if !fingerprintOK(k) {
-				return fmt.Errorf("%w: %q is not a fingerprint (40 or 64 upper-case hex digits)", ErrBadConfig, k)
-			}
-		}
 		res = &KeyChange{Keys: keys, Changed: !slices.Equal(keys, cfg.SigningKeys)}
 		if !res.Changed {
 			return nil
 		}
 		cfg.SigningKeys = keys
+		if err := cfg.Validate(); err != nil {
+			return err
+		}
 		return writeJSON(ctx, r.st, configName, &cfg)
 	})
 	return res, err
