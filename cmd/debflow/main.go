@@ -3,8 +3,10 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"runtime/debug"
+	"runtime/pprof"
 )
 
 // version is set by the linker: -ldflags "-X main.version=...". When it is
@@ -12,7 +14,31 @@ import (
 var version = "dev"
 
 func main() {
-	os.Exit(Execute(binaryVersion(version, debug.ReadBuildInfo), os.Args[1:], defaultEnv()))
+	stop := startProfile(os.Getenv("DEBFLOW_CPUPROFILE"))
+	rc := Execute(binaryVersion(version, debug.ReadBuildInfo), os.Args[1:], defaultEnv())
+	stop()
+	os.Exit(rc)
+}
+
+// startProfile writes a CPU profile of the whole command to file, when one
+// is named (DEBFLOW_CPUPROFILE=cpu.out debflow publish ...; then go tool
+// pprof cpu.out): a benchmark's whole process, as make bench times it.
+func startProfile(file string) (stop func()) {
+	if file == "" {
+		return func() {}
+	}
+	f, err := os.Create(file)
+	if err == nil {
+		err = pprof.StartCPUProfile(f)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "debflow: DEBFLOW_CPUPROFILE: %v\n", err)
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
 }
 
 // binaryVersion returns the version set by ldflags, else the module version
