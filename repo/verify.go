@@ -110,6 +110,26 @@ func (r *Repo) Verify(ctx context.Context, keyring *signing.Keyring) (*VerifyRep
 		v.cfg = &cfg
 	}
 
+	// Temporary files of killed writers (FS's ".tmp-*"), which List
+	// hides; those younger than gc's grace period may be a running
+	// publish's. Finding them walks the whole tree, so the walk runs
+	// while the suites are checked.
+	type temporaries struct {
+		objs []ObjectInfo
+		err  error
+	}
+	temps := make(chan temporaries, 1)
+	tempCtx, stopTemps := context.WithCancel(ctx)
+	defer stopTemps()
+	if tc, ok := r.st.(tempCleaner); ok {
+		go func() {
+			objs, err := tc.Temporaries(tempCtx, byHashGrace)
+			temps <- temporaries{objs, err}
+		}()
+	} else {
+		temps <- temporaries{}
+	}
+
 	names := map[string]bool{}
 	for _, n := range recorded {
 		names[n] = true
@@ -134,19 +154,14 @@ func (r *Repo) Verify(ctx context.Context, keyring *signing.Keyring) (*VerifyRep
 	}
 	rep.PoolFiles = len(v.pool)
 
-	// Temporary files of killed writers (FS's ".tmp-*"), which List
-	// hides; those younger than gc's grace period may be a running
-	// publish's.
-	if tc, ok := r.st.(tempCleaner); ok {
-		left, err := tc.Temporaries(ctx, byHashGrace)
-		if err != nil {
-			return nil, err
-		}
-		for _, o := range left {
-			rep.Problems = append(rep.Problems, Problem{Path: o.Name, What: fmt.Sprintf(
-				"temporary file of an interrupted write (%d bytes, untouched since %s): no index lists it; debflow gc removes it",
-				o.Size, o.ModTime.UTC().Format(time.RFC3339))})
-		}
+	left := <-temps
+	if left.err != nil {
+		return nil, left.err
+	}
+	for _, o := range left.objs {
+		rep.Problems = append(rep.Problems, Problem{Path: o.Name, What: fmt.Sprintf(
+			"temporary file of an interrupted write (%d bytes, untouched since %s): no index lists it; debflow gc removes it",
+			o.Size, o.ModTime.UTC().Format(time.RFC3339))})
 	}
 	return rep, nil
 }
