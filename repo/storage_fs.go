@@ -513,7 +513,9 @@ func writeFile(ctx context.Context, r *os.Root, name string, src io.Reader) (err
 		}
 	}()
 	buf := copyBufs.Get().(*[]byte)
-	_, err = io.CopyBuffer(file, ctxio.Reader(ctx, src), *buf)
+	// The file without its ReadFrom, which would copy through a buffer of
+	// its own.
+	_, err = io.CopyBuffer(struct{ io.Writer }{file}, ctxio.Reader(ctx, src), *buf)
 	copyBufs.Put(buf)
 	if err != nil {
 		return err
