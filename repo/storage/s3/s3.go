@@ -52,6 +52,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -122,6 +123,10 @@ type Store struct {
 	probed   atomic.Bool
 	requests atomic.Int64
 	sent     atomic.Int64
+
+	logRequests bool
+	logMu       sync.Mutex
+	log         []string // "METHOD /bucket/key?query STATUS", when logRequests
 }
 
 // Options tune a Store; the zero value is the default.
@@ -137,6 +142,9 @@ type Options struct {
 	MaxAttempts int
 	// MaxBackoff bounds the wait between two attempts (default 2 s).
 	MaxBackoff time.Duration
+	// LogRequests keeps a line per request for RequestLog (also turned on
+	// by DEBFLOW_S3_STATS=2).
+	LogRequests bool
 }
 
 // ParseURL splits s3://BUCKET[/PREFIX].
@@ -205,7 +213,7 @@ func Open(ctx context.Context, spec string, opts Options) (*Store, error) {
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1" // what non-AWS servers expect; AWS answers a wrong one with a redirect error
 	}
-	st := &Store{bucket: bucket, ttl: opts.LeaseTTL}
+	st := &Store{bucket: bucket, ttl: opts.LeaseTTL, logRequests: opts.LogRequests || os.Getenv("DEBFLOW_S3_STATS") == "2"}
 	if prefix != "" {
 		st.prefix = prefix + "/"
 	}
@@ -231,6 +239,15 @@ func (s *Store) String() string { return "s3://" + s.bucket + "/" + s.prefix }
 // Stats returns the requests made so far (every attempt counts) and the
 // bytes of the request bodies sent.
 func (s *Store) Stats() (requests, bytesSent int64) { return s.requests.Load(), s.sent.Load() }
+
+// RequestLog returns a line per request made so far
+// ("PUT /bucket/key?x-id=PutObject 200"),
+// in the order they ended, when Options.LogRequests is set; else nil.
+func (s *Store) RequestLog() []string {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	return slices.Clone(s.log)
+}
 
 func (s *Store) key(name string) string { return s.prefix + name }
 
@@ -552,13 +569,29 @@ func (s *Store) wrap(op, name string, err error) error {
 func (s *Store) countRequests(stack *middleware.Stack) error {
 	return stack.Finalize.Add(middleware.FinalizeMiddlewareFunc("debflowCount",
 		func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
-			if req, ok := in.Request.(*smithyhttp.Request); ok {
+			req, ok := in.Request.(*smithyhttp.Request)
+			if ok {
 				s.requests.Add(1)
 				if n, ok, err := req.StreamLength(); ok && err == nil {
 					s.sent.Add(n)
 				}
 			}
-			return next.HandleFinalize(ctx, in)
+			out, md, err := next.HandleFinalize(ctx, in)
+			if ok && s.logRequests {
+				line := req.Method + " " + req.URL.Path
+				if req.URL.RawQuery != "" {
+					line += "?" + req.URL.RawQuery
+				}
+				if resp, isResp := awsmiddleware.GetRawResponse(md).(*smithyhttp.Response); isResp {
+					line += fmt.Sprintf(" %d", resp.StatusCode)
+				} else if err != nil {
+					line += " (no response)"
+				}
+				s.logMu.Lock()
+				s.log = append(s.log, line)
+				s.logMu.Unlock()
+			}
+			return out, md, err
 		}), middleware.After)
 }
 

@@ -114,3 +114,29 @@ func TestLeaseTakeover(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestRequestLog: with LogRequests, each request is listed with its
+// method, path and status (DEBFLOW_S3_STATS=2 prints them).
+func TestRequestLog(t *testing.T) {
+	srv := s3test.Start(t)
+	srv.Bucket(t, "rlog")
+	st := srv.Open(t, "s3://rlog/p", s3.Options{LogRequests: true})
+	ctx := t.Context()
+	if err := st.Put(ctx, "a/b", strings.NewReader("x")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Stat(ctx, "a/missing"); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("Stat of a missing object: %v", err)
+	}
+	want := []string{"PUT /rlog/p/a/b?x-id=PutObject 200", "HEAD /rlog/p/a/missing 404"}
+	got := st.RequestLog()
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("RequestLog() = %q, want %q", got, want)
+	}
+	if n, _ := st.Stats(); n != int64(len(want)) {
+		t.Errorf("Stats() counts %d requests, want %d", n, len(want))
+	}
+	if l := srv.Open(t, "s3://rlog/q", s3.Options{}).RequestLog(); l != nil {
+		t.Errorf("RequestLog() without LogRequests = %q, want nil", l)
+	}
+}
