@@ -106,7 +106,7 @@ func dedupe(pkgs []Package) ([]Package, error) {
 }
 
 func (r *Repo) publishLocked(ctx context.Context, pkgs []Package, opts PublishOptions) (*PublishResult, error) {
-	cfg, _, err := LoadConfig(ctx, r.st)
+	cfg, _, err := r.loadConfig(ctx)
 	if err != nil {
 		return nil, err
 	}
