@@ -35,10 +35,12 @@ import (
 	"context"
 	"crypto/md5"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"io/fs"
 	"net"
@@ -324,6 +326,42 @@ func (s *Store) Put(ctx context.Context, name string, r io.Reader) error {
 	return err
 }
 
+// PutStat stores an object as Put does and returns what the server holds
+// then, without a HEAD: the body goes with its CRC32, computed here, which
+// the server checks before it stores the object, and a server that answers
+// with the checksum of what it stored must answer with that one. A server
+// that does not answer with a checksum is asked with a HEAD (Stat).
+func (s *Store) PutStat(ctx context.Context, name string, r io.Reader) (repo.ObjectInfo, error) {
+	if err := s.checkName(name); err != nil {
+		return repo.ObjectInfo{}, err
+	}
+	data, size, cleanup, err := spool(r)
+	if err != nil {
+		return repo.ObjectInfo{}, fmt.Errorf("put %s: %w", s.describe(name), err)
+	}
+	defer cleanup()
+	h := crc32.NewIEEE()
+	if _, err := io.Copy(h, data); err != nil {
+		return repo.ObjectInfo{}, fmt.Errorf("put %s: %w", s.describe(name), err)
+	}
+	if _, err := data.Seek(0, io.SeekStart); err != nil {
+		return repo.ObjectInfo{}, fmt.Errorf("put %s: %w", s.describe(name), err)
+	}
+	sum := base64.StdEncoding.EncodeToString(h.Sum(nil))
+	out, err := s.putObject(ctx, name, data, size, sum, nil, nil)
+	if err != nil {
+		return repo.ObjectInfo{}, err
+	}
+	switch got := aws.ToString(out.ChecksumCRC32); got {
+	case sum:
+		return repo.ObjectInfo{Name: name, Size: size}, nil
+	case "":
+		return s.Stat(ctx, name)
+	default:
+		return repo.ObjectInfo{}, fmt.Errorf("put %s: the server stored an object with CRC32 %s, the body sent has %s", s.describe(name), got, sum)
+	}
+}
+
 // put stores an object, conditionally when ifMatch or ifNoneMatch is set,
 // and returns its ETag.
 func (s *Store) put(ctx context.Context, name string, r io.Reader, ifMatch, ifNoneMatch *string) (string, error) {
@@ -332,7 +370,17 @@ func (s *Store) put(ctx context.Context, name string, r io.Reader, ifMatch, ifNo
 		return "", fmt.Errorf("put %s: %w", s.describe(name), err)
 	}
 	defer cleanup()
-	out, err := s.client.PutObject(ctx, &s3sdk.PutObjectInput{
+	out, err := s.putObject(ctx, name, data, size, "", ifMatch, ifNoneMatch)
+	if err != nil {
+		return "", err
+	}
+	return aws.ToString(out.ETag), nil
+}
+
+// putObject is one PutObject with a CRC32 the server checks: sum (base64)
+// when given, else computed by the SDK while it sends the body.
+func (s *Store) putObject(ctx context.Context, name string, data io.ReadSeeker, size int64, sum string, ifMatch, ifNoneMatch *string) (*s3sdk.PutObjectOutput, error) {
+	in := &s3sdk.PutObjectInput{
 		Bucket:            &s.bucket,
 		Key:               aws.String(s.key(name)),
 		Body:              data,
@@ -342,11 +390,15 @@ func (s *Store) put(ctx context.Context, name string, r io.Reader, ifMatch, ifNo
 		ChecksumAlgorithm: types.ChecksumAlgorithmCrc32,
 		IfMatch:           ifMatch,
 		IfNoneMatch:       ifNoneMatch,
-	})
-	if err != nil {
-		return "", s.wrap("put", name, err)
 	}
-	return aws.ToString(out.ETag), nil
+	if sum != "" {
+		in.ChecksumCRC32 = aws.String(sum)
+	}
+	out, err := s.client.PutObject(ctx, in)
+	if err != nil {
+		return nil, s.wrap("put", name, err)
+	}
+	return out, nil
 }
 
 // spool makes r seekable with a known length, as a signed, retried and
