@@ -51,7 +51,7 @@ func (r *Repo) referenced(ctx context.Context, except string, names []string) (m
 	if err := r.checkRecordsServed(ctx, suites); err != nil {
 		return nil, err
 	}
-	pinned, err := r.pinned(ctx)
+	pinned, err := r.pinnedAmong(ctx, suites)
 	if err != nil {
 		return nil, err
 	}

@@ -67,7 +67,8 @@ func countOf(ops []string, op string) int {
 // before the lock (a tree without a repository gets no lock file) and once
 // under it, not once per step; with --keep, the check that every served
 // suite has a record (a list of dists/) runs once, not again when the pool
-// is cleaned (issue 15: each is a request on S3).
+// is cleaned, and the records are listed once for the change and once for
+// the cleaning (issue 15: each is a request on S3).
 func TestPublishReadsConfigOnce(t *testing.T) {
 	st, err := repo.NewFS(t.TempDir())
 	if err != nil {
@@ -106,6 +107,9 @@ func TestPublishReadsConfigOnce(t *testing.T) {
 		}
 		if n := countOf(ops, "put .debflow/config.json"); n != 0 {
 			t.Errorf("publish %s wrote the configuration %d times, want 0", tc.version, n)
+		}
+		if n, want := countOf(ops, "list .debflow/suites/"), 2*tc.keep; n != want {
+			t.Errorf("publish %s (--keep %d) listed the records %d times, want %d (before the change, and before freeing the pool): %q", tc.version, tc.keep, n, want, ops)
 		}
 		if n := countOf(ops, "list dists/"); n != tc.wantServed {
 			t.Errorf("publish %s (--keep %d) listed dists/ %d times, want %d: %q", tc.version, tc.keep, n, tc.wantServed, ops)
