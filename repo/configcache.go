@@ -18,18 +18,35 @@ import (
 // object storage each read is a request (issue 15). Outside the lock,
 // loadConfig reads the tree each time, as LoadConfig does.
 
-// heldState lives while a Repo holds the lock (Repo.held).
+// heldState lives while a Repo holds the lock: Repo.lock puts one in the
+// context it runs the command with (a new one for each attempt), so that
+// what one command read never reaches another, even on a shared Repo.
 type heldState struct {
 	config []byte // the configuration as stored; nil: not read yet (or forgotten)
 	// servedChecked: checkRecordsServed passed in this command.
 	servedChecked bool
 }
 
+type heldKey struct{}
+
+// withHeld returns ctx with a new heldState, for a command run under the
+// lock.
+func withHeld(ctx context.Context) context.Context {
+	return context.WithValue(ctx, heldKey{}, &heldState{})
+}
+
+// heldIn returns the heldState of the locked command ctx belongs to, or
+// nil outside the lock.
+func heldIn(ctx context.Context) *heldState {
+	h, _ := ctx.Value(heldKey{}).(*heldState)
+	return h
+}
+
 // loadConfig is LoadConfig, from the lock's copy when there is one. The
 // copy is parsed again at each call, so a caller that edits its Config
 // never changes what the next one gets.
 func (r *Repo) loadConfig(ctx context.Context) (cfg Config, found bool, err error) {
-	c := r.held
+	c := heldIn(ctx)
 	if c == nil {
 		return LoadConfig(ctx, r.st)
 	}
@@ -59,14 +76,15 @@ func (r *Repo) writeConfig(ctx context.Context, cfg *Config) error {
 		return err
 	}
 	data = append(data, '\n')
-	if r.held != nil {
-		r.held.config = nil // forgotten until the write is known to have succeeded
+	c := heldIn(ctx)
+	if c != nil {
+		c.config = nil // forgotten until the write is known to have succeeded
 	}
 	if err := r.st.Put(ctx, configName, bytes.NewReader(data)); err != nil {
 		return err
 	}
-	if r.held != nil {
-		r.held.config = data
+	if c != nil {
+		c.config = data
 	}
 	return nil
 }
@@ -74,8 +92,8 @@ func (r *Repo) writeConfig(ctx context.Context, cfg *Config) error {
 // deleteConfig removes the configuration (a repository whose creation
 // failed) and forgets the lock's copy.
 func (r *Repo) deleteConfig(ctx context.Context) error {
-	if r.held != nil {
-		r.held.config = nil
+	if c := heldIn(ctx); c != nil {
+		c.config = nil
 	}
 	return r.st.Delete(ctx, configName)
 }

@@ -96,7 +96,8 @@ func (r *Repo) referenced(ctx context.Context, except string, names []string) (m
 // (suites lists the records), before a command deletes pool files or drops
 // packages: a served suite whose record is lost could list any of them.
 func (r *Repo) checkRecordsServed(ctx context.Context, suites []string) error {
-	if r.held != nil && r.held.servedChecked {
+	h := heldIn(ctx)
+	if h != nil && h.servedChecked {
 		return nil // passed earlier in this locked command (configcache.go)
 	}
 	served, err := servedSuites(ctx, r.st)
@@ -109,8 +110,8 @@ func (r *Repo) checkRecordsServed(ctx context.Context, suites []string) error {
 				ErrNeedsRepair, s, suitesDir, repairHint)
 		}
 	}
-	if r.held != nil {
-		r.held.servedChecked = true
+	if h != nil {
+		h.servedChecked = true
 	}
 	return nil
 }

@@ -36,9 +36,6 @@ type Repo struct {
 	// releaseInfoChange lets a command publish a Release whose Origin,
 	// Label or Codename differ from the suite's current one.
 	releaseInfoChange bool
-	// held is what the command read under the lock (nil when the lock is
-	// not held; see configcache.go).
-	held *heldState
 }
 
 // Option configures a Repo.
@@ -162,7 +159,7 @@ func (r *Repo) lock(ctx context.Context, timeout time.Duration, fn func(ctx cont
 	}
 	// Under the lock, the configuration is read once and shared by every
 	// step of the command (configcache.go).
-	r.held = &heldState{}
+	ctx = withHeld(ctx)
 	err = r.checkSigner(ctx)
 	// On a ConditionalStorage the lock is a lease and the commit point a
 	// compare-and-swap: a publisher that lost the race (its lease expired
@@ -170,7 +167,7 @@ func (r *Repo) lock(ctx context.Context, timeout time.Duration, fn func(ctx cont
 	// configuration read again.
 	for attempt := 1; err == nil; attempt++ {
 		if attempt > 1 {
-			r.held = &heldState{}
+			ctx = withHeld(ctx)
 		}
 		err = fn(ctx)
 		if !errors.Is(err, ErrPreconditionFailed) || attempt == commitAttempts {
@@ -179,7 +176,6 @@ func (r *Repo) lock(ctx context.Context, timeout time.Duration, fn func(ctx cont
 		fmt.Fprintf(r.log, "another publisher committed first (%v); redoing the change on the new state\n", err)
 		err = nil
 	}
-	r.held = nil
 	if uerr := unlock(); uerr != nil && err == nil {
 		err = fmt.Errorf("releasing the repository lock: %w", uerr)
 	}
