@@ -3,6 +3,10 @@ package repo_test
 import (
 	"context"
 	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
 	"sync"
 	"testing"
 
@@ -113,6 +117,32 @@ func TestPublishReadsConfigOnce(t *testing.T) {
 		}
 		if n := countOf(ops, "list dists/"); n != tc.wantServed {
 			t.Errorf("publish %s (--keep %d) listed dists/ %d times, want %d: %q", tc.version, tc.keep, n, tc.wantServed, ops)
+		}
+	}
+}
+
+// TestConfigWritesKeepTheLockCopy: under the lock the configuration is
+// read once (configcache.go), so every write of it must go through
+// writeConfig, which replaces that copy; a plain writeJSON or Put of
+// config.json would leave later steps with the old one.
+func TestConfigWritesKeepTheLockCopy(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := regexp.MustCompile(`(writeJSON|\.Put|\.Delete)\([^\n]*configName`)
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") || f == "configcache.go" {
+			continue
+		}
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(string(data), "\n") {
+			if bad.MatchString(line) {
+				t.Errorf("%s:%d writes the configuration without writeConfig: %s", f, i+1, strings.TrimSpace(line))
+			}
 		}
 	}
 }
