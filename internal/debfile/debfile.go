@@ -8,6 +8,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/debflow/debflow/internal/ar"
 	"github.com/debflow/debflow/internal/compress"
@@ -97,7 +98,12 @@ func Inspect(r io.Reader, lim Limits) (*Info, error) {
 	src := &sourceReader{r: r}
 	h := newHasher()
 	defer h.stop()
-	tee := io.TeeReader(bufio.NewReaderSize(src, readBufSize), h)
+	// The read buffer is reused: a publish inspects thousands of small
+	// packages, and a fresh buffer for each is most of what it allocates.
+	br := readBufs.Get().(*bufio.Reader)
+	br.Reset(src)
+	defer func() { br.Reset(nil); readBufs.Put(br) }()
+	tee := io.TeeReader(br, h)
 	in := &inspector{lim: lim.withDefaults(), ar: ar.NewReader(tee)}
 
 	err := in.members()
@@ -120,6 +126,8 @@ func Inspect(r io.Reader, lim Limits) (*Info, error) {
 	info.MD5, info.SHA1, info.SHA256, info.SHA512 = h.sums()
 	return &info, nil
 }
+
+var readBufs = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufSize) }}
 
 // sourceReader remembers the first error of the caller's reader, so that
 // Inspect can tell a failing disk from a truncated package.
