@@ -61,8 +61,8 @@ func TestPublishRequests(t *testing.T) {
 			t.Errorf("%s: %d, want %d", c.what, n, c.want)
 		}
 	}
-	if len(reqs) > 24 {
-		t.Errorf("%d requests, want at most 24", len(reqs))
+	if len(reqs) > 21 {
+		t.Errorf("%d requests, want at most 21", len(reqs))
 	}
 	if t.Failed() {
 		t.Logf("requests:\n%s", strings.Join(reqs, "\n"))
