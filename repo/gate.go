@@ -70,7 +70,7 @@ func (r *Repo) SetGate(ctx context.Context, stage string, g StageGate, timeout t
 			return err
 		}
 		out = cfg
-		return writeJSON(ctx, r.st, configName, &cfg)
+		return r.writeConfig(ctx, &cfg)
 	})
 	return &out, err
 }

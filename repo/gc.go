@@ -36,7 +36,7 @@ func (r *Repo) referenced(ctx context.Context, except string, names []string) (m
 	if len(names) == 0 {
 		return out, nil
 	}
-	cfg, _, err := LoadConfig(ctx, r.st)
+	cfg, _, err := r.loadConfig(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -51,7 +51,7 @@ func (r *Repo) referenced(ctx context.Context, except string, names []string) (m
 	if err := r.checkRecordsServed(ctx, suites); err != nil {
 		return nil, err
 	}
-	pinned, err := r.pinned(ctx)
+	pinned, err := r.pinnedAmong(ctx, suites)
 	if err != nil {
 		return nil, err
 	}
@@ -96,6 +96,10 @@ func (r *Repo) referenced(ctx context.Context, except string, names []string) (m
 // (suites lists the records), before a command deletes pool files or drops
 // packages: a served suite whose record is lost could list any of them.
 func (r *Repo) checkRecordsServed(ctx context.Context, suites []string) error {
+	h := heldIn(ctx)
+	if h != nil && h.servedChecked {
+		return nil // passed earlier in this locked command (configcache.go)
+	}
 	served, err := servedSuites(ctx, r.st)
 	if err != nil {
 		return err
@@ -105,6 +109,9 @@ func (r *Repo) checkRecordsServed(ctx context.Context, suites []string) error {
 			return fmt.Errorf("%w: the tree serves suite %s, which has no record in %s; %s",
 				ErrNeedsRepair, s, suitesDir, repairHint)
 		}
+	}
+	if h != nil {
+		h.servedChecked = true
 	}
 	return nil
 }

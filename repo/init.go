@@ -81,7 +81,7 @@ func (r *Repo) Init(ctx context.Context, opts InitOptions) (*Config, error) {
 				"until their administrators run apt-get update --allow-releaseinfo-change; if that is meant, give --allow-releaseinfo-change", ErrConflict)
 		}
 		out = cfg
-		return writeJSON(ctx, r.st, configName, &cfg)
+		return r.writeConfig(ctx, &cfg)
 	})
 	return &out, err
 }

@@ -23,7 +23,7 @@ func (r *Repo) checkSigner(ctx context.Context) error {
 	if r.signer == nil {
 		return nil
 	}
-	cfg, found, err := LoadConfig(ctx, r.st)
+	cfg, found, err := r.loadConfig(ctx)
 	if !found {
 		return nil // a repository being created records its key (lockedCreate)
 	}
@@ -45,7 +45,7 @@ func (r *Repo) checkSigner(ctx context.Context) error {
 			strings.Join(unknown, ", "), ErrWrongKey, strings.Join(cfg.SigningKeys, ", "))
 	}
 	cfg.SigningKeys = fps
-	if err := writeJSON(ctx, r.st, configName, &cfg); err != nil {
+	if err := r.writeConfig(ctx, &cfg); err != nil {
 		return fmt.Errorf("recording the signing key: %w", err)
 	}
 	fmt.Fprintf(r.log, "recorded %s as this repository's signing key\n", strings.Join(fps, ", "))
@@ -113,7 +113,7 @@ func (r *Repo) editKeys(ctx context.Context, timeout time.Duration, edit func([]
 		if err := cfg.Validate(); err != nil {
 			return err
 		}
-		return writeJSON(ctx, r.st, configName, &cfg)
+		return r.writeConfig(ctx, &cfg)
 	})
 	return res, err
 }

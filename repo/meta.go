@@ -334,6 +334,12 @@ func NewConfig() Config {
 // tree into a repository.
 func createConfig(ctx context.Context, st Storage) (cfg Config, isNew bool, err error) {
 	cfg, found, err := LoadConfig(ctx, st)
+	return newConfigIfEmpty(ctx, st, cfg, found, err)
+}
+
+// newConfigIfEmpty is createConfig after LoadConfig returned cfg, found
+// and err.
+func newConfigIfEmpty(ctx context.Context, st Storage, cfg Config, found bool, err error) (Config, bool, error) {
 	if found || !errors.Is(err, ErrNoRepo) || errors.Is(err, ErrNeedsRepair) {
 		return cfg, false, err
 	}

@@ -37,7 +37,12 @@ func (r *Repo) snapshotRecords(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return slices.DeleteFunc(names, func(n string) bool { return n == "" || n[0] < '0' || n[0] > '9' }), nil
+	return snapshotNames(names), nil
+}
+
+// snapshotNames keeps the snapshot records among suiteNames' names.
+func snapshotNames(names []string) []string {
+	return slices.DeleteFunc(slices.Clone(names), func(n string) bool { return n == "" || n[0] < '0' || n[0] > '9' })
 }
 
 // pinned returns the pinned pool files. A list that checks out but does
@@ -45,10 +50,17 @@ func (r *Repo) snapshotRecords(ctx context.Context) ([]string, error) {
 // does not read its indexes) learns the new snapshots' pool files; one
 // that does not check out is rebuilt from all the records.
 func (r *Repo) pinned(ctx context.Context) (map[string]bool, error) {
-	records, err := r.snapshotRecords(ctx)
+	names, err := r.suiteNames(ctx)
 	if err != nil {
 		return nil, err
 	}
+	return r.pinnedAmong(ctx, names)
+}
+
+// pinnedAmong is pinned for a caller that has just listed the records
+// (suiteNames), which saves listing them again.
+func (r *Repo) pinnedAmong(ctx context.Context, names []string) (map[string]bool, error) {
+	records := snapshotNames(names)
 	data, err := readAll(ctx, r.st, pinnedName)
 	if errors.Is(err, fs.ErrNotExist) && len(records) == 0 {
 		return map[string]bool{}, nil

@@ -106,7 +106,7 @@ func dedupe(pkgs []Package) ([]Package, error) {
 }
 
 func (r *Repo) publishLocked(ctx context.Context, pkgs []Package, opts PublishOptions) (*PublishResult, error) {
-	cfg, _, err := LoadConfig(ctx, r.st)
+	cfg, _, err := r.loadConfig(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -405,6 +405,13 @@ func (r *Repo) checkPoolFree(ctx context.Context, pool string, info *debfile.Inf
 	return fmt.Errorf("%w: the pool already holds a different %s; publish it under a new version", ErrConflict, pool)
 }
 
+// putStatter is implemented by storages that can store an object and say
+// what they then hold in one request (S3: the server checks the body's
+// checksum before it stores it), where Put and Stat would be two.
+type putStatter interface {
+	PutStat(ctx context.Context, name string, r io.Reader) (ObjectInfo, error)
+}
+
 // storePackage stores a package's checked bytes in the pool, and makes
 // sure the stored object has the size the index will list.
 func (r *Repo) storePackage(ctx context.Context, name string, p *Package) error {
@@ -413,10 +420,12 @@ func (r *Repo) storePackage(ctx context.Context, name string, p *Package) error 
 		return err
 	}
 	defer rc.Close()
-	if err := r.st.Put(ctx, name, rc); err != nil {
-		return fmt.Errorf("storing %s: %w", p.Path, err)
+	var oi ObjectInfo
+	if ps, ok := r.st.(putStatter); ok {
+		oi, err = ps.PutStat(ctx, name, rc)
+	} else if err = r.st.Put(ctx, name, rc); err == nil {
+		oi, err = r.st.Stat(ctx, name)
 	}
-	oi, err := r.st.Stat(ctx, name)
 	if err != nil {
 		return fmt.Errorf("storing %s: %w", p.Path, err)
 	}

@@ -101,7 +101,7 @@ func (r *Repo) Repair(ctx context.Context, opts RepairOptions) (*RepairResult, e
 			}); err != nil {
 				return err
 			}
-			if err := writeJSON(ctx, r.st, configName, &cfg); err != nil {
+			if err := r.writeConfig(ctx, &cfg); err != nil {
 				return err
 			}
 			res.Config = true

@@ -107,7 +107,7 @@ func (r *Repo) lockedCreate(ctx context.Context, timeout time.Duration, newCfg *
 		return err
 	}
 	return r.lock(ctx, timeout, func(ctx context.Context) error {
-		cfg, isNew, err := createConfig(ctx, r.st)
+		cfg, isNew, err := r.createConfigLocked(ctx)
 		if err != nil || !isNew {
 			if err == nil && newCfg != nil {
 				return fmt.Errorf("%w: it is a debflow repository already", ErrNotEmpty)
@@ -126,11 +126,11 @@ func (r *Repo) lockedCreate(ctx context.Context, timeout time.Duration, newCfg *
 		if err := cfg.Validate(); err != nil {
 			return err
 		}
-		if err := writeJSON(ctx, r.st, configName, &cfg); err != nil {
+		if err := r.writeConfig(ctx, &cfg); err != nil {
 			return err
 		}
 		if err := fn(ctx); err != nil {
-			if derr := r.st.Delete(context.WithoutCancel(ctx), configName); derr != nil {
+			if derr := r.deleteConfig(context.WithoutCancel(ctx)); derr != nil {
 				err = errors.Join(err, derr)
 			}
 			return err
@@ -165,11 +165,18 @@ func (r *Repo) lock(ctx context.Context, timeout time.Duration, fn func(ctx cont
 		fmt.Fprintf(r.log, "got the repository lock after %s\n", waited.Round(time.Millisecond))
 	}
 	ctx = context.WithValue(ctx, lockHeld{}, true)
+	// Under the lock, the configuration is read once and shared by every
+	// step of the command (configcache.go).
+	ctx = withHeld(ctx)
 	err = r.checkSigner(ctx)
 	// On a ConditionalStorage the lock is a lease and the commit point a
 	// compare-and-swap: a publisher that lost the race (its lease expired
-	// while it was stuck) redoes its work on the newer state.
+	// while it was stuck) redoes its work on the newer state, with the
+	// configuration read again.
 	for attempt := 1; err == nil; attempt++ {
+		if attempt > 1 {
+			ctx = withHeld(ctx)
+		}
 		err = fn(ctx)
 		if !errors.Is(err, ErrPreconditionFailed) || attempt == commitAttempts {
 			break

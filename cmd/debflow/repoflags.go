@@ -52,12 +52,18 @@ var (
 
 // printStorageStats prints, when DEBFLOW_S3_STATS=1, the requests each
 // object storage the command opened made and the bytes it sent (make bench
-// counts them).
+// counts them); with DEBFLOW_S3_STATS=2, each request too (method, path,
+// status).
 func printStorageStats(e env) {
 	statsMu.Lock()
 	defer statsMu.Unlock()
-	if e.getenv("DEBFLOW_S3_STATS") == "1" {
+	if v := e.getenv("DEBFLOW_S3_STATS"); v == "1" || v == "2" {
 		for _, c := range opened {
+			if l, ok := c.(interface{ RequestLog() []string }); ok && v == "2" {
+				for _, line := range l.RequestLog() {
+					fmt.Fprintf(e.stderr, "debflow: %s: %s\n", c, line)
+				}
+			}
 			n, b := c.Stats()
 			fmt.Fprintf(e.stderr, "debflow: %s: %d requests, %d bytes sent\n", c, n, b)
 		}

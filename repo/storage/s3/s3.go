@@ -35,10 +35,12 @@ import (
 	"context"
 	"crypto/md5"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"io/fs"
 	"net"
@@ -52,6 +54,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -122,6 +125,10 @@ type Store struct {
 	probed   atomic.Bool
 	requests atomic.Int64
 	sent     atomic.Int64
+
+	logRequests bool
+	logMu       sync.Mutex
+	log         []string // "METHOD /bucket/key?query STATUS", when logRequests
 }
 
 // Options tune a Store; the zero value is the default.
@@ -137,6 +144,9 @@ type Options struct {
 	MaxAttempts int
 	// MaxBackoff bounds the wait between two attempts (default 2 s).
 	MaxBackoff time.Duration
+	// LogRequests keeps a line per request for RequestLog (also turned on
+	// by DEBFLOW_S3_STATS=2).
+	LogRequests bool
 }
 
 // ParseURL splits s3://BUCKET[/PREFIX].
@@ -205,7 +215,7 @@ func Open(ctx context.Context, spec string, opts Options) (*Store, error) {
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1" // what non-AWS servers expect; AWS answers a wrong one with a redirect error
 	}
-	st := &Store{bucket: bucket, ttl: opts.LeaseTTL}
+	st := &Store{bucket: bucket, ttl: opts.LeaseTTL, logRequests: opts.LogRequests || os.Getenv("DEBFLOW_S3_STATS") == "2"}
 	if prefix != "" {
 		st.prefix = prefix + "/"
 	}
@@ -231,6 +241,15 @@ func (s *Store) String() string { return "s3://" + s.bucket + "/" + s.prefix }
 // Stats returns the requests made so far (every attempt counts) and the
 // bytes of the request bodies sent.
 func (s *Store) Stats() (requests, bytesSent int64) { return s.requests.Load(), s.sent.Load() }
+
+// RequestLog returns a line per request made so far
+// ("PUT /bucket/key?x-id=PutObject 200"),
+// in the order they ended, when Options.LogRequests is set; else nil.
+func (s *Store) RequestLog() []string {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	return slices.Clone(s.log)
+}
 
 func (s *Store) key(name string) string { return s.prefix + name }
 
@@ -307,6 +326,42 @@ func (s *Store) Put(ctx context.Context, name string, r io.Reader) error {
 	return err
 }
 
+// PutStat stores an object as Put does and returns what the server holds
+// then, without a HEAD: the body goes with its CRC32, computed here, which
+// the server checks before it stores the object, and a server that answers
+// with the checksum of what it stored must answer with that one. A server
+// that does not answer with a checksum is asked with a HEAD (Stat).
+func (s *Store) PutStat(ctx context.Context, name string, r io.Reader) (repo.ObjectInfo, error) {
+	if err := s.checkName(name); err != nil {
+		return repo.ObjectInfo{}, err
+	}
+	data, size, cleanup, err := spool(r)
+	if err != nil {
+		return repo.ObjectInfo{}, fmt.Errorf("put %s: %w", s.describe(name), err)
+	}
+	defer cleanup()
+	h := crc32.NewIEEE()
+	if _, err := io.Copy(h, data); err != nil {
+		return repo.ObjectInfo{}, fmt.Errorf("put %s: %w", s.describe(name), err)
+	}
+	if _, err := data.Seek(0, io.SeekStart); err != nil {
+		return repo.ObjectInfo{}, fmt.Errorf("put %s: %w", s.describe(name), err)
+	}
+	sum := base64.StdEncoding.EncodeToString(h.Sum(nil))
+	out, err := s.putObject(ctx, name, data, size, sum, nil, nil)
+	if err != nil {
+		return repo.ObjectInfo{}, err
+	}
+	switch got := aws.ToString(out.ChecksumCRC32); got {
+	case sum:
+		return repo.ObjectInfo{Name: name, Size: size}, nil
+	case "":
+		return s.Stat(ctx, name)
+	default:
+		return repo.ObjectInfo{}, fmt.Errorf("put %s: the server stored an object with CRC32 %s, the body sent has %s", s.describe(name), got, sum)
+	}
+}
+
 // put stores an object, conditionally when ifMatch or ifNoneMatch is set,
 // and returns its ETag.
 func (s *Store) put(ctx context.Context, name string, r io.Reader, ifMatch, ifNoneMatch *string) (string, error) {
@@ -315,7 +370,17 @@ func (s *Store) put(ctx context.Context, name string, r io.Reader, ifMatch, ifNo
 		return "", fmt.Errorf("put %s: %w", s.describe(name), err)
 	}
 	defer cleanup()
-	out, err := s.client.PutObject(ctx, &s3sdk.PutObjectInput{
+	out, err := s.putObject(ctx, name, data, size, "", ifMatch, ifNoneMatch)
+	if err != nil {
+		return "", err
+	}
+	return aws.ToString(out.ETag), nil
+}
+
+// putObject is one PutObject with a CRC32 the server checks: sum (base64)
+// when given, else computed by the SDK while it sends the body.
+func (s *Store) putObject(ctx context.Context, name string, data io.ReadSeeker, size int64, sum string, ifMatch, ifNoneMatch *string) (*s3sdk.PutObjectOutput, error) {
+	in := &s3sdk.PutObjectInput{
 		Bucket:            &s.bucket,
 		Key:               aws.String(s.key(name)),
 		Body:              data,
@@ -325,11 +390,15 @@ func (s *Store) put(ctx context.Context, name string, r io.Reader, ifMatch, ifNo
 		ChecksumAlgorithm: types.ChecksumAlgorithmCrc32,
 		IfMatch:           ifMatch,
 		IfNoneMatch:       ifNoneMatch,
-	})
-	if err != nil {
-		return "", s.wrap("put", name, err)
 	}
-	return aws.ToString(out.ETag), nil
+	if sum != "" {
+		in.ChecksumCRC32 = aws.String(sum)
+	}
+	out, err := s.client.PutObject(ctx, in)
+	if err != nil {
+		return nil, s.wrap("put", name, err)
+	}
+	return out, nil
 }
 
 // spool makes r seekable with a known length, as a signed, retried and
@@ -552,13 +621,29 @@ func (s *Store) wrap(op, name string, err error) error {
 func (s *Store) countRequests(stack *middleware.Stack) error {
 	return stack.Finalize.Add(middleware.FinalizeMiddlewareFunc("debflowCount",
 		func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
-			if req, ok := in.Request.(*smithyhttp.Request); ok {
+			req, ok := in.Request.(*smithyhttp.Request)
+			if ok {
 				s.requests.Add(1)
 				if n, ok, err := req.StreamLength(); ok && err == nil {
 					s.sent.Add(n)
 				}
 			}
-			return next.HandleFinalize(ctx, in)
+			out, md, err := next.HandleFinalize(ctx, in)
+			if ok && s.logRequests {
+				line := req.Method + " " + req.URL.Path
+				if req.URL.RawQuery != "" {
+					line += "?" + req.URL.RawQuery
+				}
+				if resp, isResp := awsmiddleware.GetRawResponse(md).(*smithyhttp.Response); isResp {
+					line += fmt.Sprintf(" %d", resp.StatusCode)
+				} else if err != nil {
+					line += " (no response)"
+				}
+				s.logMu.Lock()
+				s.log = append(s.log, line)
+				s.logMu.Unlock()
+			}
+			return out, md, err
 		}), middleware.After)
 }
 

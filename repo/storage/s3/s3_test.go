@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -112,5 +113,88 @@ func TestLeaseTakeover(t *testing.T) {
 	}
 	if err := unlock(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRequestLog: with LogRequests, each request is listed with its
+// method, path and status (DEBFLOW_S3_STATS=2 prints them).
+func TestRequestLog(t *testing.T) {
+	srv := s3test.Start(t)
+	srv.Bucket(t, "rlog")
+	st := srv.Open(t, "s3://rlog/p", s3.Options{LogRequests: true})
+	ctx := t.Context()
+	if err := st.Put(ctx, "a/b", strings.NewReader("x")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Stat(ctx, "a/missing"); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("Stat of a missing object: %v", err)
+	}
+	want := []string{"PUT /rlog/p/a/b?x-id=PutObject 200", "HEAD /rlog/p/a/missing 404"}
+	got := st.RequestLog()
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("RequestLog() = %q, want %q", got, want)
+	}
+	if n, _ := st.Stats(); n != int64(len(want)) {
+		t.Errorf("Stats() counts %d requests, want %d", n, len(want))
+	}
+	if l := srv.Open(t, "s3://rlog/q", s3.Options{}).RequestLog(); l != nil {
+		t.Errorf("RequestLog() without LogRequests = %q, want nil", l)
+	}
+}
+
+// checksumRewriter changes the CRC32 that PUT responses report.
+type checksumRewriter struct {
+	mode atomic.Value // "", "drop" or "wrong"
+}
+
+func (c *checksumRewriter) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil || req.Method != http.MethodPut {
+		return resp, err
+	}
+	switch c.mode.Load() {
+	case "drop":
+		resp.Header.Del("X-Amz-Checksum-Crc32")
+	case "wrong":
+		resp.Header.Set("X-Amz-Checksum-Crc32", "AAAAAA==")
+	}
+	return resp, err
+}
+
+// TestPutStat: a pool file is stored and its size known in one request
+// when the server reports the checksum of what it stored; a HEAD is made
+// when it reports none, and a different checksum is an error.
+func TestPutStat(t *testing.T) {
+	srv := s3test.Start(t)
+	srv.Bucket(t, "putstat")
+	rw := &checksumRewriter{}
+	rw.mode.Store("")
+	st := srv.Open(t, "s3://putstat", s3.Options{HTTPClient: &http.Client{Transport: rw}, LogRequests: true})
+	ctx := t.Context()
+	body := strings.Repeat("deb", 1000)
+	for _, tt := range []struct {
+		mode, name string
+		requests   []string
+		err        string
+	}{
+		{"", "a.deb", []string{"PUT /putstat/a.deb?x-id=PutObject 200"}, ""},
+		{"drop", "b.deb", []string{"PUT /putstat/b.deb?x-id=PutObject 200", "HEAD /putstat/b.deb 200"}, ""},
+		{"wrong", "c.deb", []string{"PUT /putstat/c.deb?x-id=PutObject 200"}, "the server stored an object with CRC32 AAAAAA=="},
+	} {
+		rw.mode.Store(tt.mode)
+		before := len(st.RequestLog())
+		oi, err := st.PutStat(ctx, tt.name, strings.NewReader(body))
+		if got := st.RequestLog()[before:]; strings.Join(got, "\n") != strings.Join(tt.requests, "\n") {
+			t.Errorf("%s (%q): requests %q, want %q", tt.name, tt.mode, got, tt.requests)
+		}
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) || !strings.Contains(err.Error(), "s3://putstat/"+tt.name) {
+				t.Errorf("%s (%q): %v, want an error with %q naming the object", tt.name, tt.mode, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || oi.Size != int64(len(body)) || oi.Name != tt.name {
+			t.Errorf("%s (%q): PutStat = %+v, %v; want size %d", tt.name, tt.mode, oi, err, len(body))
+		}
 	}
 }
