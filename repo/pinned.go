@@ -98,7 +98,7 @@ func (r *Repo) pinnedAmong(ctx context.Context, names []string) (map[string]bool
 // addPinned adds the pool files of the named snapshots to set (records of
 // dropped snapshots add nothing).
 func (r *Repo) addPinned(ctx context.Context, set map[string]bool, names []string) error {
-	cfg, _, err := LoadConfig(ctx, r.st)
+	cfg, _, err := r.loadConfig(ctx)
 	if err != nil {
 		return err
 	}

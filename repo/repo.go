@@ -139,12 +139,10 @@ func (r *Repo) lockedCreate(ctx context.Context, timeout time.Duration, newCfg *
 	})
 }
 
-// lockHeld marks the context of a command that holds the lock: only such a
+// holdsLock says ctx belongs to a command that holds the lock: only such a
 // command writes derived files (the pinned list), so that a dry run, which
 // takes no lock, writes nothing.
-type lockHeld struct{}
-
-func holdsLock(ctx context.Context) bool { return ctx.Value(lockHeld{}) != nil }
+func holdsLock(ctx context.Context) bool { return heldIn(ctx) != nil }
 
 // lock takes the lock and runs fn.
 func (r *Repo) lock(ctx context.Context, timeout time.Duration, fn func(ctx context.Context) error) error {
@@ -164,7 +162,6 @@ func (r *Repo) lock(ctx context.Context, timeout time.Duration, fn func(ctx cont
 	if waited := r.now().Sub(start); waited > time.Second {
 		fmt.Fprintf(r.log, "got the repository lock after %s\n", waited.Round(time.Millisecond))
 	}
-	ctx = context.WithValue(ctx, lockHeld{}, true)
 	// Under the lock, the configuration is read once and shared by every
 	// step of the command (configcache.go).
 	ctx = withHeld(ctx)
