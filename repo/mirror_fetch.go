@@ -100,7 +100,10 @@ func (f *fetcher) open(ctx context.Context, rel string) (io.ReadCloser, error) {
 	if err != nil {
 		timedOut := !timer.Stop() && ctx.Err() == nil
 		cancel()
-		if timedOut {
+		// The transport's own header timeout, the same length, may
+		// fire first.
+		var ne net.Error
+		if timedOut || errors.As(err, &ne) && ne.Timeout() && ctx.Err() == nil {
 			return nil, fmt.Errorf("%w: %s: no answer within %s", ErrUpstream, where, f.timeout)
 		}
 		return nil, fmt.Errorf("%w: %w", ErrUpstream, err)
