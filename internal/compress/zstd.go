@@ -27,10 +27,16 @@ type zstdWriter struct {
 }
 
 func newZstdWriter(w io.Writer) (io.WriteCloser, error) {
+	return newZstdWriterConcurrency(w, zstdConcurrency)
+}
+
+// newZstdWriterConcurrency is newZstdWriter with another encoder
+// concurrency, for the test that the bytes do not depend on it (above 1).
+func newZstdWriterConcurrency(w io.Writer, concurrency int) (io.WriteCloser, error) {
 	enc, err := zstd.NewWriter(w,
 		zstd.WithEncoderLevel(zstd.SpeedDefault),
 		zstd.WithWindowSize(zstdWindow),
-		zstd.WithEncoderConcurrency(zstdConcurrency),
+		zstd.WithEncoderConcurrency(concurrency),
 		zstd.WithConcurrentBlocks(true),
 		zstd.WithEncoderCRC(true),
 		zstd.WithZeroFrames(true),
