@@ -1,12 +1,10 @@
 package repo
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
-	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -191,6 +189,9 @@ func (c *checker) suite(ctx context.Context, name string) (*Release, error) {
 	var bad []string
 	for _, file := range slices.Sorted(maps.Keys(rel.Files)) {
 		want := rel.Files[file]
+		if !stored(rel, file) {
+			continue // checked through its compressed forms
+		}
 		for _, obj := range []struct{ name, sum string }{
 			{dir + file, "named"},
 			{byHashName(name, file, "SHA256", want.SHA256), want.SHA256},
@@ -343,33 +344,14 @@ func (c *checker) stages(ctx context.Context, cfg Config, rels map[string]*Relea
 	return nil
 }
 
-// packageCount counts the distinct packages of a suite's plain Packages
-// indexes (an Architecture: all package counts once).
+// packageCount counts the packages of a suite (an Architecture: all
+// package counts once), or -1 when its indexes cannot be read.
 func (c *checker) packageCount(ctx context.Context, suite string, rel *Release) int {
-	seen := map[string]bool{}
-	for file := range rel.Files {
-		if path.Base(file) != "Packages" {
-			continue
-		}
-		data, err := readAll(ctx, c.r.st, suiteDir(suite)+file)
-		if err != nil {
-			continue
-		}
-		for _, para := range bytes.Split(data, []byte("\n\n")) {
-			var key []string
-			for _, line := range strings.Split(string(para), "\n") {
-				for _, f := range []string{"Package:", "Version:", "Architecture:"} {
-					if v, ok := strings.CutPrefix(line, f); ok {
-						key = append(key, strings.TrimSpace(v))
-					}
-				}
-			}
-			if len(key) > 0 {
-				seen[strings.Join(key, " ")] = true
-			}
-		}
+	n, err := c.r.packageCount(ctx, suite, rel)
+	if err != nil {
+		return -1
 	}
-	return len(seen)
+	return n
 }
 
 func (c *checker) report() *CheckReport {

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/debflow/debflow/internal/compress"
 	"github.com/debflow/debflow/internal/testkit"
 	"github.com/debflow/debflow/repo"
 )
@@ -78,6 +79,9 @@ func clientView(t *testing.T, root, suite string) {
 		t.Fatal(err)
 	}
 	for name, h := range rel.Files {
+		if _, gz := rel.Files[name+".gz"]; gz {
+			continue // listed, not stored: apt fetches Packages.gz
+		}
 		data, err := os.ReadFile(filepath.Join(dir, filepath.Dir(name), "by-hash", "SHA256", h.SHA256))
 		if err != nil {
 			t.Fatalf("by-hash file of %s: %v", name, err)
@@ -85,7 +89,14 @@ func clientView(t *testing.T, root, suite string) {
 		if got := repo.HashBytes(data); got.Size != h.Size || got.SHA256 != h.SHA256 {
 			t.Fatalf("by-hash file of %s does not match Release", name)
 		}
-		if !strings.HasSuffix(name, "/Packages") {
+		plain, isGz := strings.CutSuffix(name, ".gz")
+		switch {
+		case isGz:
+			data = testkit.Decompress(t, name, data, compress.Gzip)
+			if got, want := repo.HashBytes(data), rel.Files[plain]; got.Size != want.Size || got.SHA256 != want.SHA256 {
+				t.Fatalf("%s does not decompress to the %s that Release lists", name, plain)
+			}
+		case !strings.HasSuffix(name, "/Packages"):
 			continue
 		}
 		idx, err := repo.ParseIndex(data)
@@ -128,7 +139,7 @@ func TestInterruptedAtEveryWrite(t *testing.T) {
 		if rep := f.verify(); len(rep.Problems) > 0 {
 			t.Fatalf("after a crash at write %d and another publish, verify: %v", n, rep.Problems)
 		}
-		pkgsFile, _ := os.ReadFile(filepath.Join(f.root, "dists/development/main/binary-amd64/Packages"))
+		pkgsFile := testkit.Packages(t, filepath.Join(f.root, "dists/development/main/binary-amd64/Packages"))
 		if !bytes.Contains(pkgsFile, []byte("Version: 1.2\n")) {
 			t.Fatalf("crash at write %d: the next publish lost its package", n)
 		}

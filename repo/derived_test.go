@@ -149,6 +149,11 @@ func TestDamagedPinnedListIsRebuilt(t *testing.T) {
 		if _, err := f.repo.CreateSnapshot(context.Background(), repo.SnapshotOptions{Name: "2026-01-01"}); err != nil {
 			t.Fatal(err)
 		}
+		// Snapshot create does not read the indexes; the list learns the
+		// snapshot when it is next read.
+		if set, err := f.repo.Pinned(context.Background()); err != nil || !set[repo.PoolPath("main", "hello", "1.0", "amd64")] {
+			t.Fatalf("pinned list after the first snapshot: %v, %v", set, err)
+		}
 		pinned := filepath.Join(f.root, ".debflow/pinned")
 		// keep a valid list that predates the second snapshot
 		data, _ := os.ReadFile(pinned)

@@ -52,6 +52,10 @@ type Index struct {
 	lazy    bool
 	lookups int
 	err     error
+	// plainStored says the plain Packages this index was read from is
+	// stored (an older debflow's layout): its named copy goes at the
+	// next change (see stored).
+	plainStored bool
 }
 
 // NewIndex returns an empty index.

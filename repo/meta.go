@@ -207,6 +207,27 @@ func readAll(ctx context.Context, st Storage, name string) ([]byte, error) {
 	return data, nil
 }
 
+// readSized reads an object whose size is known, in one allocation; an
+// object of another size is an error.
+func readSized(ctx context.Context, st Storage, name string, size int64) ([]byte, error) {
+	rc, err := st.Get(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	data := make([]byte, size)
+	if _, err := io.ReadFull(rc, data); err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("reading %s: shorter than %d bytes", name, size)
+		}
+		return nil, fmt.Errorf("reading %s: %w", name, err)
+	}
+	if n, _ := rc.Read(make([]byte, 1)); n > 0 {
+		return nil, fmt.Errorf("reading %s: longer than %d bytes", name, size)
+	}
+	return data, nil
+}
+
 // LoadConfig reads and checks the repository's configuration. A tree
 // without one is no debflow repository: the error wraps ErrNoRepo (and
 // ErrNeedsRepair when the tree serves suites all the same), found is false

@@ -154,10 +154,7 @@ func (f *fixture) updateMirror(name string) (*repo.MirrorResult, error) {
 
 func (f *fixture) keysOf(suite, comp, arch string) []string {
 	f.t.Helper()
-	data, err := os.ReadFile(filepath.Join(f.root, "dists", suite, comp, "binary-"+arch, "Packages"))
-	if err != nil {
-		f.t.Fatal(err)
-	}
+	data := testkit.Packages(f.t, filepath.Join(f.root, "dists", suite, comp, "binary-"+arch, "Packages"))
 	idx, err := repo.ParseIndex(data)
 	if err != nil {
 		f.t.Fatal(err)

@@ -9,6 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"hash/fnv"
+	"io"
+	"math"
 	"slices"
 	"sort"
 
@@ -25,10 +28,15 @@ import (
 // concatenated ones, so the stream's index and footer (a few bytes per
 // block) are written anew around the kept blocks. TestAptReadsPieces checks
 // both with apt-get update.
+//
 // Each gzip member carries, in a header "extra" field, what is needed to
-// change the index without reading it all again: the sizes of the piece
-// (plain, deflate body, xz block) and the SHA-256 state of the plain file
-// before the piece.
+// change the index without reading it all: the sizes of the piece (plain,
+// deflate body, xz block), its number of stanzas, the SHA-256 state of the
+// plain file before the piece, and a Bloom filter of the package names in
+// it. The pieced Packages.gz is the record of the index: the plain Packages
+// is listed in Release (apt checks what it decompresses against it) but not
+// stored, as in Debian's own archive, and a piece is decompressed only when
+// its filter says it may hold a package a command looks up.
 //
 // A publish appends its new stanzas to the last piece (or to new pieces
 // after it). Only that piece is compressed again; the compressed bytes of
@@ -43,19 +51,41 @@ import (
 // compressed files slightly larger (each piece starts a fresh dictionary).
 var pieceTarget = 64 << 10
 
-// pieceFormat is the gzip extra subfield id: 'D' 'f', version 1.
+// The gzip extra subfield: id 'D' 'f'. Version 1 (debflow before the
+// filters) is still read; its pieces are written again as version 2 by the
+// next change of the index.
 const (
 	pieceSI1, pieceSI2 = 'D', 'f'
-	pieceVersion       = 1
+	pieceV1            = 1
+	pieceVersion       = 2
+)
+
+// Offsets in a version 2 subfield's data: version (1 byte), the deflate
+// body's size, the plain size, the xz block's unpadded size (8 bytes
+// each), the number of stanzas and of Architecture: all ones (4 bytes
+// each), the state's length (1 byte), the state, and the filter (the rest).
+const (
+	pieceOffState = 34
+	// pieceHeaderState is where the state starts in a member: the gzip
+	// header (10), XLEN (2), the subfield id and length (4).
+	pieceHeaderState = 10 + 2 + 4 + pieceOffState
 )
 
 // piece is one piece of an index.
 type piece struct {
 	stanzas []*Stanza
-	// raw is the piece's text, without the separator before it, while the
-	// piece is unparsed.
+	// While the piece is unparsed, raw is its text without the
+	// separator before it (nil until the member is decompressed), and
+	// plainLen, count and allCount say what its header says.
 	raw      []byte
 	unparsed bool
+	plainLen int
+	count    int // stanzas; -1: not known (a version 1 member)
+	allCount int // Architecture: all stanzas
+	// filter is the Bloom filter of the package names (nil: the piece may
+	// hold any package). legacy marks a version 1 member, written again.
+	filter []byte
+	legacy bool
 	// state is the marshalled SHA-256 state of the plain file before this
 	// piece; nil when not known (a piece not loaded from a published file).
 	state []byte
@@ -68,24 +98,38 @@ type piece struct {
 	dirty  bool
 }
 
+// text returns the text of an unparsed piece, decompressing its member
+// the first time.
+func (p *piece) text() ([]byte, error) {
+	if p.raw == nil && p.plainLen > 0 {
+		raw, err := inflateMember(p.gz, p.plainLen)
+		if err != nil {
+			return nil, err
+		}
+		p.raw = raw
+	}
+	return p.raw, nil
+}
+
 // plainTo appends the piece's part of the plain file: every stanza is
 // followed by a blank line, the last one of the file too, as in Debian's
 // own indexes (debootstrap takes a stanza only at the blank line after
 // it). So a piece's text does not depend on where the piece stands.
-func (p *piece) plainTo(buf []byte) []byte {
+func (p *piece) plainTo(buf []byte) ([]byte, error) {
 	if p.unparsed {
-		return append(buf, p.raw...)
+		text, err := p.text()
+		return append(buf, text...), err
 	}
 	for _, s := range p.stanzas {
 		buf = append(buf, s.Text...)
 		buf = append(buf, '\n')
 	}
-	return buf
+	return buf, nil
 }
 
 func (p *piece) plainSize() int {
 	if p.unparsed {
-		return len(p.raw)
+		return p.plainLen
 	}
 	n := 0
 	for _, s := range p.stanzas {
@@ -96,14 +140,37 @@ func (p *piece) plainSize() int {
 
 // pieceMeta is what a gzip member's extra field says about its piece.
 type pieceMeta struct {
+	version              byte
 	plainLen, xzUnpadded int64
-	state                []byte
+	count, allCount      int
+	state, filter        []byte
 	member               []byte // the whole gzip member
+	body                 []byte // its deflate data
+}
+
+// pieceSummary is what a member's header says of the piece's stanzas.
+type pieceSummary struct {
+	count, allCount int
+	filter          []byte
+}
+
+func summarize(stanzas []*Stanza) pieceSummary {
+	sum := pieceSummary{count: len(stanzas)}
+	names := make([]string, 0, len(stanzas))
+	for _, s := range stanzas {
+		if s.Architecture == "all" {
+			sum.allCount++
+		}
+		names = append(names, s.Package)
+	}
+	slices.Sort(names)
+	sum.filter = bloomFilter(slices.Compact(names))
+	return sum
 }
 
 // gzipMember writes one gzip member holding plain, with the piece's
 // metadata in its extra field. The output depends only on the input.
-func gzipMember(plain []byte, xzUnpadded int64, state []byte) ([]byte, error) {
+func gzipMember(plain []byte, xzUnpadded int64, state []byte, sum pieceSummary) ([]byte, error) {
 	var body bytes.Buffer
 	fw, err := flate.NewWriter(&body, 7)
 	if err != nil {
@@ -115,11 +182,19 @@ func gzipMember(plain []byte, xzUnpadded int64, state []byte) ([]byte, error) {
 	if err := fw.Close(); err != nil {
 		return nil, err
 	}
+	filter := sum.filter
+	if pieceHeaderState+len(state)+len(filter) > 0xffff {
+		filter = nil // too many names for the field: the piece may hold any
+	}
 	data := []byte{pieceVersion}
 	data = binary.LittleEndian.AppendUint64(data, uint64(body.Len()))
 	data = binary.LittleEndian.AppendUint64(data, uint64(len(plain)))
 	data = binary.LittleEndian.AppendUint64(data, uint64(xzUnpadded))
+	data = binary.LittleEndian.AppendUint32(data, uint32(sum.count))
+	data = binary.LittleEndian.AppendUint32(data, uint32(sum.allCount))
+	data = append(data, byte(len(state)))
 	data = append(data, state...)
+	data = append(data, filter...)
 	extra := []byte{pieceSI1, pieceSI2}
 	extra = binary.LittleEndian.AppendUint16(extra, uint16(len(data)))
 	extra = append(extra, data...)
@@ -141,13 +216,11 @@ var errNoPieces = errors.New("not a pieced gzip file")
 // SHA-256 state in its extra field, the compressed data unchanged.
 func regzipState(member, state []byte) ([]byte, error) {
 	ms, err := splitGzip(member)
-	if err != nil || len(ms) != 1 || len(ms[0].state) != len(state) {
+	if err != nil || len(ms) != 1 || ms[0].version != pieceVersion || len(ms[0].state) != len(state) {
 		return nil, fmt.Errorf("index piece: cannot rewrite its gzip header")
 	}
-	// The state ends the extra field: header (10), XLEN (2), subfield
-	// id and length (4), version and three sizes (25).
 	out := slices.Clone(member)
-	copy(out[10+2+4+25:], state)
+	copy(out[pieceHeaderState:], state)
 	return out, nil
 }
 
@@ -168,45 +241,119 @@ func splitGzip(gz []byte) ([]pieceMeta, error) {
 			return nil, errNoPieces
 		}
 		data := extra[4:]
-		if data[0] != pieceVersion {
-			return nil, errNoPieces
-		}
 		bodyLen := binary.LittleEndian.Uint64(data[1:])
 		m := pieceMeta{
+			version:    data[0],
 			plainLen:   int64(binary.LittleEndian.Uint64(data[9:])),
 			xzUnpadded: int64(binary.LittleEndian.Uint64(data[17:])),
-			state:      data[25:],
+			count:      -1,
+		}
+		switch m.version {
+		case pieceV1:
+			m.state = data[25:]
+		case pieceVersion:
+			if len(data) < pieceOffState || len(data) < pieceOffState+int(data[pieceOffState-1]) {
+				return nil, errNoPieces
+			}
+			m.count = int(binary.LittleEndian.Uint32(data[25:]))
+			m.allCount = int(binary.LittleEndian.Uint32(data[29:]))
+			n := int(data[pieceOffState-1])
+			m.state = data[pieceOffState : pieceOffState+n]
+			m.filter = data[pieceOffState+n:]
+		default:
+			return nil, errNoPieces
 		}
 		end := uint64(12+xlen) + bodyLen + 8
-		if bodyLen > uint64(len(rest)) || end > uint64(len(rest)) || m.plainLen < 0 || m.xzUnpadded < 0 {
+		if bodyLen > uint64(len(rest)) || end > uint64(len(rest)) || m.plainLen < 0 || m.xzUnpadded < 0 || m.plainLen > math.MaxInt32 {
 			return nil, errNoPieces
 		}
 		m.member = rest[:end]
+		m.body = rest[12+xlen : end-8]
 		rest = rest[end:]
 		out = append(out, m)
 	}
 	return out, nil
 }
 
-// loadPieces builds an index from its plain file and its pieced gzip (and
-// xz, when published) files. It fails with errNoPieces when the files were
-// not written in pieces (an older debflow): the caller then parses plain
-// as a whole.
-func loadPieces(plain, gz, xz []byte) (*Index, error) {
+// inflateMember decompresses a member written by gzipMember and checks
+// its CRC and size.
+func inflateMember(member []byte, plainLen int) ([]byte, error) {
+	ms, err := splitGzip(member)
+	if err != nil || len(ms) != 1 {
+		return nil, fmt.Errorf("index piece: not a gzip member of debflow's")
+	}
+	out := make([]byte, plainLen)
+	fr := flate.NewReader(bytes.NewReader(ms[0].body))
+	defer fr.Close()
+	if _, err := io.ReadFull(fr, out); err != nil {
+		return nil, fmt.Errorf("index piece: %w", err)
+	}
+	if n, _ := fr.Read(make([]byte, 1)); n != 0 {
+		return nil, fmt.Errorf("index piece: longer than its header says")
+	}
+	trailer := member[len(member)-8:]
+	if crc32.ChecksumIEEE(out) != binary.LittleEndian.Uint32(trailer) || uint32(plainLen) != binary.LittleEndian.Uint32(trailer[4:]) {
+		return nil, fmt.Errorf("index piece: its CRC or size does not match its data")
+	}
+	return out, nil
+}
+
+// Bloom filters of package names: bloomBits bits per name and bloomHashes
+// probes (a false positive rate of about 0.05%, which costs decompressing
+// one piece of 64 KiB for nothing).
+const (
+	bloomBits   = 16
+	bloomHashes = 11
+)
+
+func bloomFilter(names []string) []byte {
+	f := make([]byte, max(8, (len(names)*bloomBits+7)/8))
+	for _, n := range names {
+		h1, h2 := bloomHash(n)
+		for i := range uint32(bloomHashes) {
+			b := (h1 + i*h2) % uint32(len(f)*8)
+			f[b/8] |= 1 << (b % 8)
+		}
+	}
+	return f
+}
+
+// bloomMay says whether a piece with filter f may hold the package name.
+func bloomMay(f []byte, name string) bool {
+	if len(f) == 0 {
+		return true
+	}
+	h1, h2 := bloomHash(name)
+	for i := range uint32(bloomHashes) {
+		b := (h1 + i*h2) % uint32(len(f)*8)
+		if f[b/8]&(1<<(b%8)) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func bloomHash(name string) (uint32, uint32) {
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	s := h.Sum64()
+	return uint32(s), uint32(s>>32) | 1
+}
+
+// loadPieces builds an index from its pieced gzip file (and xz file, when
+// published), reading only the members' headers. It fails with
+// errNoPieces when the gzip file was not written in pieces: the caller
+// then reads the index whole.
+func loadPieces(gz, xz []byte) (*Index, error) {
 	metas, err := splitGzip(gz)
 	if err != nil {
 		return nil, err
 	}
-	var total int64
 	var unpadded []int64
 	for _, m := range metas {
-		total += m.plainLen
 		if m.xzUnpadded > 0 {
 			unpadded = append(unpadded, m.xzUnpadded)
 		}
-	}
-	if total != int64(len(plain)) {
-		return nil, errNoPieces
 	}
 	var blocks [][]byte
 	if xz != nil {
@@ -216,9 +363,9 @@ func loadPieces(plain, gz, xz []byte) (*Index, error) {
 	}
 	idx := NewIndex()
 	idx.pieces = []*piece{}
-	var off int64
 	for _, m := range metas {
-		p := &piece{gz: m.member, state: m.state}
+		p := &piece{gz: m.member, state: m.state, filter: m.filter, legacy: m.version == pieceV1,
+			plainLen: int(m.plainLen), count: m.count, allCount: m.allCount}
 		if blocks != nil {
 			p.hasXz = true
 			if m.xzUnpadded > 0 {
@@ -226,26 +373,19 @@ func loadPieces(plain, gz, xz []byte) (*Index, error) {
 				p.xzInfo = compress.XzBlockInfo{Unpadded: m.xzUnpadded, Uncompressed: m.plainLen}
 			}
 		}
-		text := plain[off : off+m.plainLen]
-		off += m.plainLen
-		if len(text) > 0 && !bytes.HasSuffix(text, []byte("\n\n")) {
-			return nil, errNoPieces // not this format's pieces
-		}
-		p.raw, p.unparsed = text, len(text) > 0
+		p.unparsed = p.plainLen > 0
 		idx.lazy = idx.lazy || p.unparsed
 		idx.pieces = append(idx.pieces, p)
 	}
 	return idx, nil
 }
 
-// parsePiece parses an unparsed piece's stanzas into the index.
-func (x *Index) parsePiece(p *piece) {
-	if !p.unparsed {
-		return
+// parseText splits a piece's text into stanzas.
+func parseText(text []byte) ([]*Stanza, error) {
+	if len(text) > 0 && !bytes.HasSuffix(text, []byte("\n\n")) {
+		return nil, fmt.Errorf("index piece does not end in a blank line")
 	}
-	p.unparsed = false
-	text := p.raw
-	p.raw = nil
+	var out []*Stanza
 	for len(text) > 0 {
 		var st []byte
 		if j := bytes.Index(text, []byte("\n\n")); j >= 0 {
@@ -254,45 +394,73 @@ func (x *Index) parsePiece(p *piece) {
 			st, text = text, nil
 		}
 		s, err := parseStanza(st)
-		if err == nil {
-			if _, dup := x.byKey[s.Key()]; dup {
-				err = fmt.Errorf("index lists %s twice", s.Key())
-			}
-		}
 		if err != nil {
-			if x.err == nil {
-				x.err = err
-			}
-			continue
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// parsePiece parses an unparsed piece's stanzas into the index.
+func (x *Index) parsePiece(p *piece) {
+	if !p.unparsed {
+		return
+	}
+	text, err := p.text()
+	var stanzas []*Stanza
+	if err == nil {
+		stanzas, err = parseText(text)
+	}
+	x.addParsed(p, stanzas, err)
+}
+
+// addParsed records a piece's parsed stanzas in the index.
+func (x *Index) addParsed(p *piece, stanzas []*Stanza, err error) {
+	p.unparsed, p.raw = false, nil
+	if err == nil && p.count >= 0 && len(stanzas) != p.count {
+		err = fmt.Errorf("index piece holds %d stanzas, its header says %d", len(stanzas), p.count)
+	}
+	for _, s := range stanzas {
+		if _, dup := x.byKey[s.Key()]; dup && err == nil {
+			err = fmt.Errorf("index lists %s twice", s.Key())
 		}
 		x.put(s)
 		x.at[s.Key()] = p
-		p.stanzas = append(p.stanzas, s)
+	}
+	p.stanzas = stanzas
+	if err != nil && x.err == nil {
+		x.err = err
 	}
 }
 
-// parseName parses the unparsed pieces that hold a stanza of the package.
+// parseName parses the unparsed pieces that may hold a stanza of the
+// package: those whose filter has the name and whose text mentions it.
 func (x *Index) parseName(name string) {
 	if !x.lazy {
 		return
 	}
-	// Each lookup scans the unparsed text; a batch of many packages
-	// parses the index once instead.
+	// A batch of many packages parses the index once instead.
 	if x.lookups++; x.lookups > lazyLookups {
 		x.parseAll()
 		return
 	}
 	needle := []byte("Package: " + name + "\n")
 	for _, p := range x.pieces {
-		if !p.unparsed {
+		if !p.unparsed || !bloomMay(p.filter, name) {
+			continue
+		}
+		text, err := p.text()
+		if err != nil {
+			x.addParsed(p, nil, err)
 			continue
 		}
 		for off := 0; ; {
-			i := bytes.Index(p.raw[off:], needle)
+			i := bytes.Index(text[off:], needle)
 			if i < 0 {
 				break
 			}
-			if i += off; i == 0 || p.raw[i-1] == '\n' {
+			if i += off; i == 0 || text[i-1] == '\n' {
 				x.parsePiece(p)
 				break
 			}
@@ -301,27 +469,80 @@ func (x *Index) parseName(name string) {
 	}
 }
 
-// lazyLookups is how many packages are looked up by scanning the
-// unparsed text before the whole index is parsed: a scan costs a small
-// fraction of a parse.
-const lazyLookups = 16
+// lazyLookups is how many packages are looked up piece by piece before
+// the whole index is parsed.
+const lazyLookups = 64
 
-// parseAll parses every piece.
+// parseAll parses every piece, decompressing and parsing them on every
+// core.
 func (x *Index) parseAll() {
 	if !x.lazy {
 		return
 	}
+	var todo []*piece
 	for _, p := range x.pieces {
-		x.parsePiece(p)
+		if p.unparsed {
+			todo = append(todo, p)
+		}
+	}
+	parsed := make([][]*Stanza, len(todo))
+	errs := make([]error, len(todo))
+	_ = parallel(len(todo), func(i int) error {
+		text, err := todo[i].text()
+		if err == nil {
+			parsed[i], err = parseText(text)
+		}
+		errs[i] = err
+		return nil
+	})
+	for i, p := range todo {
+		x.addParsed(p, parsed[i], errs[i])
 	}
 	x.lazy = false
 }
 
+// counts returns the number of stanzas of the index and of its
+// Architecture: all ones, from the pieces' headers where they are not
+// parsed.
+func (x *Index) counts() (n, all int) {
+	for _, p := range x.pieces {
+		if p.unparsed && p.count < 0 {
+			x.parseAll()
+			break
+		}
+	}
+	for _, p := range x.pieces {
+		if p.unparsed {
+			n, all = n+p.count, all+p.allCount
+		}
+	}
+	for _, s := range x.byKey {
+		n++
+		if s.Architecture == "all" {
+			all++
+		}
+	}
+	return n, all
+}
+
 // renderedIndex is an index ready to be written.
 type renderedIndex struct {
-	plain    []byte
 	plainSum Hashes
 	files    map[compress.Format][]byte // the pieced formats (gz, xz)
+	pieces   []*piece
+}
+
+// plain returns the whole plain index, decompressing the pieces that are
+// not parsed.
+func (ri *renderedIndex) plain() ([]byte, error) {
+	buf := make([]byte, 0, ri.plainSum.Size)
+	for _, p := range ri.pieces {
+		var err error
+		if buf, err = p.plainTo(buf); err != nil {
+			return nil, err
+		}
+	}
+	return buf, nil
 }
 
 // render lays out the index in pieces and compresses the pieces that
@@ -343,10 +564,10 @@ func (x *Index) render(formats []compress.Format) (*renderedIndex, error) {
 		sort.Slice(added, func(i, j int) bool { return lessStanza(added[i], added[j]) })
 	}
 	// Which pieces stay: the clean ones keep their compressed bytes. A
-	// changed piece (or one that lacks a format) is compressed again;
-	// emptied ones go.
+	// changed piece (or one that lacks a format, or a version 1 member)
+	// is compressed again; emptied ones go.
 	stale := func(p *piece) bool {
-		return p.dirty || p.state == nil || !want[compress.Gzip] || p.gz == nil || want[compress.Xz] != p.hasXz
+		return p.dirty || p.state == nil || p.legacy || !want[compress.Gzip] || p.gz == nil || want[compress.Xz] != p.hasXz
 	}
 	var pieces []*piece
 	recompress := map[*piece]bool{}
@@ -387,6 +608,9 @@ func (x *Index) render(formats []compress.Format) (*renderedIndex, error) {
 		pieces = append(pieces, &piece{})
 		recompress[pieces[0]] = true
 	}
+	if x.err != nil {
+		return nil, x.err
+	}
 	// The first piece whose state (the hash of the text before it) may
 	// differ: the first that is new, recompressed, or moved.
 	first := 0
@@ -405,13 +629,20 @@ func (x *Index) render(formats []compress.Format) (*renderedIndex, error) {
 		if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(last.state); err != nil {
 			return nil, fmt.Errorf("index piece state: %w", err)
 		}
-		h.Write(last.plainTo(nil))
+		text, err := last.plainTo(nil)
+		if err != nil {
+			return nil, err
+		}
+		h.Write(text)
 	}
 	var jobs []int
 	plains := make([][]byte, len(pieces))
 	for i := first; i < len(pieces); i++ {
 		p := pieces[i]
-		plains[i] = p.plainTo(nil)
+		var err error
+		if plains[i], err = p.plainTo(nil); err != nil {
+			return nil, err
+		}
 		st, err := h.(encoding.BinaryMarshaler).MarshalBinary()
 		if err != nil {
 			return nil, err
@@ -447,31 +678,31 @@ func (x *Index) render(formats []compress.Format) (*renderedIndex, error) {
 			}
 		}
 		if want[compress.Gzip] {
-			gz, err := gzipMember(plains[i], p.xzInfo.Unpadded, p.state)
+			gz, err := gzipMember(plains[i], p.xzInfo.Unpadded, p.state, summarize(p.stanzas))
 			if err != nil {
 				return err
 			}
 			p.gz = gz
 		}
-		p.dirty = false
+		p.dirty, p.legacy = false, false
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 
-	out := &renderedIndex{files: map[compress.Format][]byte{}}
+	out := &renderedIndex{files: map[compress.Format][]byte{}, pieces: pieces}
 	n := 0
 	for _, p := range pieces {
 		n += p.plainSize()
 	}
-	out.plain = make([]byte, 0, n)
-	for _, p := range pieces {
-		out.plain = p.plainTo(out.plain)
-	}
-	out.plainSum = Hashes{Size: int64(len(out.plain)), SHA256: hex.EncodeToString(sum)}
+	out.plainSum = Hashes{Size: int64(n), SHA256: hex.EncodeToString(sum)}
 	if want[compress.Gzip] {
-		var all []byte
+		size := 0
+		for _, p := range pieces {
+			size += len(p.gz)
+		}
+		all := make([]byte, 0, size)
 		for _, p := range pieces {
 			all = append(all, p.gz...)
 		}

@@ -2,9 +2,16 @@ package repo
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
+	"slices"
 	"testing"
+
+	"github.com/klauspost/compress/flate"
 
 	"github.com/debflow/debflow/internal/compress"
 )
@@ -24,7 +31,7 @@ func TestPiecesCostFollowsChange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	loaded, err := loadPieces(ri.plain, ri.files[compress.Gzip], ri.files[compress.Xz])
+	loaded, err := loadPieces(ri.files[compress.Gzip], ri.files[compress.Xz])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +85,7 @@ func TestPiecesCostFollowsChange(t *testing.T) {
 	if recompressed != 1 {
 		t.Errorf("removing one stanza compressed %d pieces again, want 1", recompressed)
 	}
-	if _, err := loadPieces(ri.plain, ri.files[compress.Gzip], ri.files[compress.Xz]); err != nil {
+	if _, err := loadPieces(ri.files[compress.Gzip], ri.files[compress.Xz]); err != nil {
 		t.Fatalf("after the removal: %v", err)
 	}
 }
@@ -107,7 +114,7 @@ func TestPiecesLegacyIndex(t *testing.T) {
 	}
 	w.Write(plain)
 	w.Close()
-	if _, err := loadPieces(plain, gz.Bytes(), nil); !errors.Is(err, errNoPieces) {
+	if _, err := loadPieces(gz.Bytes(), nil); !errors.Is(err, errNoPieces) {
 		t.Fatalf("a whole gzip file loads as pieces: %v", err)
 	}
 	whole, err := ParseIndex(plain)
@@ -119,7 +126,7 @@ func TestPiecesLegacyIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := loadPieces(ri.plain, ri.files[compress.Gzip], nil)
+	again, err := loadPieces(ri.files[compress.Gzip], nil)
 	if err != nil || again.Len() != 4 {
 		t.Fatalf("after a change: %v", err)
 	}
@@ -138,7 +145,7 @@ func TestPiecesBatchLookups(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	loaded, err := loadPieces(ri.plain, ri.files[compress.Gzip], nil)
+	loaded, err := loadPieces(ri.files[compress.Gzip], nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,5 +160,107 @@ func TestPiecesBatchLookups(t *testing.T) {
 	}
 	if loaded.Len() != 100 {
 		t.Fatalf("Len %d", loaded.Len())
+	}
+}
+
+// TestPiecesFilterLookup: a lookup decompresses only the pieces whose
+// name filter may hold the package, and the stanza counts come from the
+// headers without decompressing anything.
+func TestPiecesFilterLookup(t *testing.T) {
+	defer SetPieceTarget(2000)()
+	idx := NewIndex()
+	for i := range 300 {
+		st := benchStanza(t, i)
+		if i%10 == 0 {
+			st, _ = parseStanza(bytes.Replace(st.Text, []byte("amd64"), []byte("all"), 1))
+		}
+		idx.Put(st)
+	}
+	ri, err := idx.render([]compress.Format{compress.Gzip})
+	if err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := loadPieces(ri.files[compress.Gzip], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, all := loaded.counts(); n != 300 || all != 30 {
+		t.Fatalf("counts %d, %d; want 300, 30", n, all)
+	}
+	inflated := func() int {
+		n := 0
+		for _, p := range loaded.pieces {
+			if p.raw != nil || !p.unparsed {
+				n++
+			}
+		}
+		return n
+	}
+	if n := inflated(); n != 0 {
+		t.Fatalf("counting decompressed %d pieces", n)
+	}
+	if loaded.Get(Key{"pkg00123", "1.0", "amd64"}) == nil || loaded.Get(Key{"pkg00120", "1.0", "all"}) == nil {
+		t.Fatal("pkg00123 not found")
+	}
+	if loaded.Get(Key{"pkg99999", "1.0", "amd64"}) != nil {
+		t.Fatal("found a package that is not there")
+	}
+	// The pieces of pkg00120 and pkg00123, and maybe a false positive.
+	if n := inflated(); n < 1 || n > 3 || len(loaded.pieces) < 20 {
+		t.Fatalf("two lookups decompressed %d of %d pieces", n, len(loaded.pieces))
+	}
+	if n, all := loaded.counts(); n != 300 || all != 30 {
+		t.Fatalf("counts after a lookup %d, %d; want 300, 30", n, all)
+	}
+}
+
+// TestPiecesVersion1: a Packages.gz an earlier debflow wrote in pieces
+// (version 1 headers: no filter, no counts) is read, every lookup may
+// decompress any piece, and the next render writes every piece again in
+// the current format.
+func TestPiecesVersion1(t *testing.T) {
+	var gz []byte
+	h := sha256.New()
+	for i := range 3 {
+		st := benchStanza(t, i)
+		plain := append(slices.Clone(st.Text), '\n')
+		state, _ := h.(encoding.BinaryMarshaler).MarshalBinary()
+		h.Write(plain)
+		var body bytes.Buffer
+		fw, _ := flate.NewWriter(&body, 7)
+		fw.Write(plain)
+		fw.Close()
+		data := []byte{pieceV1}
+		data = binary.LittleEndian.AppendUint64(data, uint64(body.Len()))
+		data = binary.LittleEndian.AppendUint64(data, uint64(len(plain)))
+		data = binary.LittleEndian.AppendUint64(data, 0)
+		data = append(data, state...)
+		extra := binary.LittleEndian.AppendUint16([]byte{pieceSI1, pieceSI2}, uint16(len(data)))
+		extra = append(extra, data...)
+		m := []byte{0x1f, 0x8b, 8, 4, 0, 0, 0, 0, 0, 255}
+		m = binary.LittleEndian.AppendUint16(m, uint16(len(extra)))
+		m = append(append(m, extra...), body.Bytes()...)
+		m = binary.LittleEndian.AppendUint32(m, crc32.ChecksumIEEE(plain))
+		gz = append(gz, binary.LittleEndian.AppendUint32(m, uint32(len(plain)))...)
+	}
+	idx, err := loadPieces(gz, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if idx.Get(benchStanza(t, 1).Key()) == nil {
+		t.Fatal("a version 1 piece: lookup failed")
+	}
+	ri, err := idx.render([]compress.Format{compress.Gzip})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := splitGzip(ri.files[compress.Gzip])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range ms {
+		if m.version != pieceVersion || m.count != 1 || len(m.filter) == 0 {
+			t.Errorf("piece %d after a render: version %d, count %d, filter %d bytes", i, m.version, m.count, len(m.filter))
+		}
 	}
 }

@@ -40,8 +40,10 @@ func (r *Repo) snapshotRecords(ctx context.Context) ([]string, error) {
 	return slices.DeleteFunc(names, func(n string) bool { return n == "" || n[0] < '0' || n[0] > '9' }), nil
 }
 
-// pinned returns the pinned pool files, rebuilding the list when it does
-// not check out against the snapshot records.
+// pinned returns the pinned pool files. A list that checks out but does
+// not cover every snapshot record (a snapshot made since: snapshot create
+// does not read its indexes) learns the new snapshots' pool files; one
+// that does not check out is rebuilt from all the records.
 func (r *Repo) pinned(ctx context.Context) (map[string]bool, error) {
 	records, err := r.snapshotRecords(ctx)
 	if err != nil {
@@ -54,24 +56,57 @@ func (r *Repo) pinned(ctx context.Context) (map[string]bool, error) {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
-	covers, set, perr := parsePinned(data)
-	if perr == nil {
-		for _, n := range records {
-			if !covers[n] {
-				perr = fmt.Errorf("it does not cover snapshot %s", n)
-				break
-			}
-		}
-	}
-	if err == nil && perr == nil {
-		return set, nil
-	}
 	why := "it is missing"
-	if perr != nil && err == nil {
+	if err == nil {
+		covers, set, perr := parsePinned(data)
+		if perr == nil {
+			var missing []string
+			for _, n := range records {
+				if !covers[n] {
+					missing = append(missing, n)
+				}
+			}
+			if len(missing) == 0 {
+				return set, nil
+			}
+			if err := r.addPinned(ctx, set, missing); err != nil {
+				return nil, err
+			}
+			if !holdsLock(ctx) {
+				return set, nil
+			}
+			return set, r.writePinned(ctx, records, set)
+		}
 		why = perr.Error()
 	}
 	fmt.Fprintf(r.log, "rebuilding %s from the snapshot records: %s\n", pinnedName, why)
 	return r.repin(ctx)
+}
+
+// addPinned adds the pool files of the named snapshots to set (records of
+// dropped snapshots add nothing).
+func (r *Repo) addPinned(ctx context.Context, set map[string]bool, names []string) error {
+	cfg, _, err := LoadConfig(ctx, r.st)
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		s, err := r.loadSuiteReadOnly(ctx, cfg, name)
+		if err != nil {
+			return err
+		}
+		if s.state.Kind != KindSnapshot {
+			continue
+		}
+		c, err := r.contents(ctx, s)
+		if err != nil {
+			return err
+		}
+		for _, st := range c.stanza {
+			set[st.Filename] = true
+		}
+	}
+	return nil
 }
 
 // parsePinned reads a pinned list and checks its checksum.
@@ -107,49 +142,18 @@ func pinnedChecksum(snaps, body []byte) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// pin adds the pool files of the new snapshot name to the pinned list,
-// before the snapshot's record is written.
-func (r *Repo) pin(ctx context.Context, name string, files []string) error {
-	set, err := r.pinned(ctx)
-	if err != nil {
-		return err
-	}
-	records, err := r.snapshotRecords(ctx)
-	if err != nil {
-		return err
-	}
-	for _, f := range files {
-		set[f] = true
-	}
-	return r.writePinned(ctx, append(records, name), set)
-}
-
 // repin rebuilds the pinned list from the snapshot records, and returns it.
 func (r *Repo) repin(ctx context.Context) (map[string]bool, error) {
-	cfg, _, err := LoadConfig(ctx, r.st)
-	if err != nil {
-		return nil, err
-	}
 	records, err := r.snapshotRecords(ctx)
 	if err != nil {
 		return nil, err
 	}
 	set := map[string]bool{}
-	for _, name := range records {
-		s, err := r.loadSuiteReadOnly(ctx, cfg, name)
-		if err != nil {
-			return nil, err
-		}
-		if s.state.Kind != KindSnapshot {
-			continue
-		}
-		c, err := r.contents(ctx, s)
-		if err != nil {
-			return nil, err
-		}
-		for _, st := range c.stanza {
-			set[st.Filename] = true
-		}
+	if err := r.addPinned(ctx, set, records); err != nil {
+		return nil, err
+	}
+	if !holdsLock(ctx) {
+		return set, nil
 	}
 	return set, r.writePinned(ctx, records, set)
 }

@@ -211,7 +211,7 @@ func TestKeep(t *testing.T) {
 		files = append(files, f.deb("hello", v, "amd64"))
 		f.mustPublish(repo.PublishOptions{Keep: 2}, files[len(files)-1])
 	}
-	pkgs, _ := os.ReadFile(filepath.Join(f.root, "dists/development/main/binary-amd64/Packages"))
+	pkgs := testkit.Packages(t, filepath.Join(f.root, "dists/development/main/binary-amd64/Packages"))
 	if bytes.Contains(pkgs, []byte("Version: 1.0\n")) || !bytes.Contains(pkgs, []byte("Version: 1.1\n")) || !bytes.Contains(pkgs, []byte("Version: 1.2\n")) {
 		t.Errorf("--keep 2 left:\n%s", pkgs)
 	}
@@ -234,9 +234,9 @@ func TestArchitectureAll(t *testing.T) {
 	f.mustPublish(repo.PublishOptions{}, f.deb("docs", "1.0", "all"))
 	f.mustPublish(repo.PublishOptions{}, f.deb("tool", "1.0", "riscv64")) // a new architecture
 	for _, arch := range []string{"amd64", "arm64", "armhf", "riscv64"} {
-		pkgs, err := os.ReadFile(filepath.Join(f.root, "dists/development/main/binary-"+arch+"/Packages"))
-		if err != nil || !bytes.Contains(pkgs, []byte("Package: docs\n")) {
-			t.Errorf("binary-%s lacks the all package: %v", arch, err)
+		pkgs := testkit.Packages(t, filepath.Join(f.root, "dists/development/main/binary-"+arch+"/Packages"))
+		if !bytes.Contains(pkgs, []byte("Package: docs\n")) {
+			t.Errorf("binary-%s lacks the all package", arch)
 		}
 	}
 	rel, _ := os.ReadFile(filepath.Join(f.root, "dists/development/Release"))
@@ -271,7 +271,7 @@ func TestConcurrentPublishers(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	pkgs, _ := os.ReadFile(filepath.Join(f.root, "dists/development/main/binary-amd64/Packages"))
+	pkgs := testkit.Packages(t, filepath.Join(f.root, "dists/development/main/binary-amd64/Packages"))
 	for i := 0; i < n; i++ {
 		if !bytes.Contains(pkgs, []byte(fmt.Sprintf("Package: pkg%d\n", i))) {
 			t.Errorf("pkg%d lost", i)
@@ -289,7 +289,7 @@ func TestVerifyFindsTampering(t *testing.T) {
 	data, _ := os.ReadFile(pool)
 	data[len(data)-1] ^= 1
 	os.WriteFile(pool, data, 0o644)
-	idx := filepath.Join(f.root, "dists/development/main/binary-amd64/Packages")
+	idx := filepath.Join(f.root, "dists/development/main/binary-amd64/Packages.gz")
 	os.WriteFile(idx, []byte("Package: evil\n"), 0o644)
 	rep := f.verify()
 	var text []string
@@ -297,7 +297,7 @@ func TestVerifyFindsTampering(t *testing.T) {
 		text = append(text, p.String())
 	}
 	all := strings.Join(text, "\n")
-	for _, want := range []string{"main/binary-amd64/Packages: does not match the hashes in Release", "hello_1.0_amd64.deb: sha256"} {
+	for _, want := range []string{"main/binary-amd64/Packages.gz: does not match the hashes in Release", "hello_1.0_amd64.deb: sha256"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("verify did not report %q:\n%s", want, all)
 		}
@@ -358,10 +358,7 @@ func TestPackagesEndWithBlankLine(t *testing.T) {
 	f := newFixture(t)
 	f.mustPublish(repo.PublishOptions{}, f.deb("alpha", "1.0", "amd64"), f.deb("zulu", "1.0", "amd64"))
 	f.mustPublish(repo.PublishOptions{}, f.deb("zz-last", "1.0", "amd64"))
-	plain, err := os.ReadFile(filepath.Join(f.root, "dists/development/main/binary-amd64/Packages"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	plain := testkit.Packages(t, filepath.Join(f.root, "dists/development/main/binary-amd64/Packages"))
 	if !bytes.HasSuffix(plain, []byte("\n\n")) || bytes.Contains(plain, []byte("\n\n\n")) {
 		t.Fatalf("Packages does not end every stanza with one blank line:\n%q", plain)
 	}

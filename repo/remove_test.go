@@ -33,11 +33,7 @@ func (f *fixture) exists(name string) bool {
 }
 
 func (f *fixture) index(suite, arch string) string {
-	data, err := os.ReadFile(filepath.Join(f.root, "dists", suite, "main/binary-"+arch, "Packages"))
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	return string(data)
+	return string(testkit.Packages(f.t, filepath.Join(f.root, "dists", suite, "main/binary-"+arch, "Packages")))
 }
 
 func TestParsePackageSpec(t *testing.T) {

@@ -176,6 +176,9 @@ func (r *Repo) servedRelease(ctx context.Context, suite string, kr *signing.Keyr
 func (r *Repo) restoreByHash(ctx context.Context, suite string, rel *Release) error {
 	for _, name := range slices.Sorted(maps.Keys(rel.Files)) {
 		h := rel.Files[name]
+		if !stored(rel, name) {
+			continue
+		}
 		if _, err := r.st.Stat(ctx, byHashName(suite, name, "SHA256", h.SHA256)); err == nil {
 			continue
 		}

@@ -139,6 +139,13 @@ func (r *Repo) lockedCreate(ctx context.Context, timeout time.Duration, newCfg *
 	})
 }
 
+// lockHeld marks the context of a command that holds the lock: only such a
+// command writes derived files (the pinned list), so that a dry run, which
+// takes no lock, writes nothing.
+type lockHeld struct{}
+
+func holdsLock(ctx context.Context) bool { return ctx.Value(lockHeld{}) != nil }
+
 // lock takes the lock and runs fn.
 func (r *Repo) lock(ctx context.Context, timeout time.Duration, fn func(ctx context.Context) error) error {
 	lctx, cancel := context.WithTimeout(ctx, timeout)
@@ -157,6 +164,7 @@ func (r *Repo) lock(ctx context.Context, timeout time.Duration, fn func(ctx cont
 	if waited := r.now().Sub(start); waited > time.Second {
 		fmt.Fprintf(r.log, "got the repository lock after %s\n", waited.Round(time.Millisecond))
 	}
+	ctx = context.WithValue(ctx, lockHeld{}, true)
 	err = r.checkSigner(ctx)
 	// On a ConditionalStorage the lock is a lease and the commit point a
 	// compare-and-swap: a publisher that lost the race (its lease expired

@@ -162,13 +162,13 @@ func TestDropSuite(t *testing.T) {
 			t.Errorf("%s, which another suite or a snapshot lists, was removed", p)
 		}
 	}
-	for _, gone := range []string{"dists/team/InRelease", "dists/team/Release", "dists/team/main/binary-amd64/Packages", ".debflow/suites/team.json"} {
+	for _, gone := range []string{"dists/team/InRelease", "dists/team/Release", "dists/team/main/binary-amd64/Packages.gz", ".debflow/suites/team.json"} {
 		if f.exists(gone) {
 			t.Errorf("%s is still there", gone)
 		}
 	}
 	for _, n := range []string{"updates", "main"} {
-		if !f.exists("dists/team/"+n+"/InRelease") || !f.exists("dists/team/"+n+"/main/binary-amd64/Packages") {
+		if !f.exists("dists/team/"+n+"/InRelease") || !f.exists("dists/team/"+n+"/main/binary-amd64/Packages.gz") {
 			t.Errorf("dropping team removed team/%s's files", n)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
+	"path"
 	"slices"
 	"strings"
 	"time"
@@ -91,28 +92,22 @@ func (r *Repo) CreateSnapshot(ctx context.Context, opts SnapshotOptions) (*Snaps
 		if err != nil {
 			return err
 		}
+		// The snapshot holds the source's index files as they are: copied,
+		// not read. Its packages are counted from the pieces' headers, and
+		// the pinned list learns its pool files when it is next needed.
 		var files []indexFile
-		pkgs := map[Key]bool{}
-		var pinned []string
 		for _, file := range slices.Sorted(maps.Keys(src.release.Files)) {
-			h := src.release.Files[file]
-			files = append(files, indexFile{name: file, hash: h, src: byHashName(src.name, file, "SHA256", h.SHA256)})
-			if comp, arch, ok := splitIndexName(file); ok && strings.HasSuffix(file, "/Packages") {
-				idx, err := r.index(ctx, src, comp, arch)
-				if err != nil {
-					return fmt.Errorf("snapshot of %s: %w", src.name, err)
-				}
-				for k, st := range idx.stanzaMap() {
-					pkgs[k] = true
-					pinned = append(pinned, st.Filename)
-				}
-			}
+			files = append(files, listedFile(src.name, src.release, file))
 		}
-		info := &SnapshotInfo{Created: r.now().UTC(), Source: src.name, SourceGeneration: src.state.Generation, Packages: len(pkgs)}
-		if err := r.writeSnapshot(ctx, cfg, name, src.release, files, info, pinned); err != nil {
+		count, err := r.packageCount(ctx, src.name, src.release)
+		if err != nil {
+			return fmt.Errorf("snapshot of %s: %w", src.name, err)
+		}
+		info := &SnapshotInfo{Created: r.now().UTC(), Source: src.name, SourceGeneration: src.state.Generation, Packages: count}
+		if err := r.writeSnapshot(ctx, cfg, name, src.release, files, info); err != nil {
 			return err
 		}
-		res = &SnapshotResult{Name: name, Packages: len(pkgs)}
+		res = &SnapshotResult{Name: name, Packages: count}
 		return nil
 	})
 	return res, err
@@ -180,7 +175,6 @@ func (r *Repo) PickSnapshot(ctx context.Context, base string, picks []snapshot.P
 				b.changed[indexDir(comp, arch)] = true
 			}
 		}
-		var pinned []string
 		for _, p := range plan.Add {
 			k := Key{p.Name, p.Version, p.Arch}
 			comp, st := srcPkgs.component[k], srcPkgs.stanza[k]
@@ -192,7 +186,6 @@ func (r *Repo) PickSnapshot(ctx context.Context, base string, picks []snapshot.P
 				idx.Put(st)
 				b.changed[indexDir(comp, arch)] = true
 			}
-			pinned = append(pinned, st.Filename)
 		}
 		changed, err := renderIndexes(b, indexCompressions(b.release))
 		if err != nil {
@@ -208,8 +201,7 @@ func (r *Repo) PickSnapshot(ctx context.Context, base string, picks []snapshot.P
 			if rendered[file] || b.changed[dir] {
 				continue
 			}
-			h := b.release.Files[file]
-			files = append(files, indexFile{name: file, hash: h, src: byHashName(b.name, file, "SHA256", h.SHA256)})
+			files = append(files, listedFile(b.name, b.release, file))
 		}
 		var picked []string
 		for _, p := range picks {
@@ -219,7 +211,7 @@ func (r *Repo) PickSnapshot(ctx context.Context, base string, picks []snapshot.P
 		count := len(basePkgs.stanza) - len(plan.Remove) + len(plan.Add)
 		info := &SnapshotInfo{Created: r.now().UTC(), Source: src.name, SourceGeneration: src.state.Generation,
 			Base: b.name, Picks: picked, Packages: count}
-		if err := r.writeSnapshot(ctx, cfg, name, b.release, files, info, pinned); err != nil {
+		if err := r.writeSnapshot(ctx, cfg, name, b.release, files, info); err != nil {
 			return err
 		}
 		res = &SnapshotResult{Name: name, Packages: count, Warnings: plan.Warnings}
@@ -229,11 +221,9 @@ func (r *Repo) PickSnapshot(ctx context.Context, base string, picks []snapshot.P
 }
 
 // writeSnapshot publishes a new snapshot suite: by-hash files, its record,
-// the named files and the signed Release, and pins its pool files.
-func (r *Repo) writeSnapshot(ctx context.Context, cfg Config, name string, from *Release, files []indexFile, info *SnapshotInfo, pinned []string) error {
-	if err := r.pin(ctx, name, pinned); err != nil {
-		return err
-	}
+// the named files and the signed Release. Its pool files join the pinned
+// list when it is next read (see Repo.pinned).
+func (r *Repo) writeSnapshot(ctx context.Context, cfg Config, name string, from *Release, files []indexFile, info *SnapshotInfo) error {
 	rel := &Release{
 		Origin: cfg.Origin, Label: cfg.Label, Codename: cfg.Codename, Suite: name,
 		Date:          r.now().UTC().Truncate(time.Second),
@@ -375,6 +365,32 @@ func (c *suiteContents) list() []snapshot.Package {
 			Depends: f["Depends"], PreDepends: f["Pre-Depends"], Provides: f["Provides"]})
 	}
 	return out
+}
+
+// packageCount counts the packages of a suite from its indexes' piece
+// headers (see Index.counts), without parsing them: an Architecture: all
+// package is in every architecture's index of its component and counts
+// once.
+func (r *Repo) packageCount(ctx context.Context, suite string, rel *Release) (int, error) {
+	total := 0
+	allByComp := map[string]int{}
+	for file := range rel.Files {
+		comp, arch, ok := splitIndexName(file)
+		if !ok || path.Base(file) != "Packages" {
+			continue
+		}
+		idx, err := r.loadIndex(ctx, suite, rel, indexDir(comp, arch))
+		if err != nil {
+			return 0, fmt.Errorf("suite %s: index %s: %w", suite, indexDir(comp, arch), err)
+		}
+		n, all := idx.counts()
+		total += n - all
+		allByComp[comp] = max(allByComp[comp], all)
+	}
+	for _, all := range allByComp {
+		total += all
+	}
+	return total, nil
 }
 
 // contents reads every index of a suite.

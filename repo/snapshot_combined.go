@@ -68,7 +68,6 @@ func (r *Repo) createCombined(ctx context.Context, opts SnapshotOptions) (*Snaps
 			}
 		}
 		info := &SnapshotInfo{Created: r.now().UTC(), Source: strings.Join(opts.Sources, " + "), Shadowed: shadowed}
-		var pinned []string
 		for i, pkgs := range gave {
 			for _, p := range pkgs {
 				k := Key{p.Name, p.Version, p.Arch}
@@ -78,7 +77,6 @@ func (r *Repo) createCombined(ctx context.Context, opts SnapshotOptions) (*Snaps
 						s.indexes[indexDir(comp, arch)].Put(st)
 					}
 				}
-				pinned = append(pinned, st.Filename)
 			}
 			info.Sources = append(info.Sources, SnapshotSource{Suite: srcs[i].name, Kind: srcs[i].state.Kind,
 				Generation: srcs[i].state.Generation, Packages: len(pkgs)})
@@ -89,7 +87,7 @@ func (r *Repo) createCombined(ctx context.Context, opts SnapshotOptions) (*Snaps
 			return err
 		}
 		from := &Release{Architectures: archs, Components: comps}
-		if err := r.writeSnapshot(ctx, cfg, name, from, files, info, pinned); err != nil {
+		if err := r.writeSnapshot(ctx, cfg, name, from, files, info); err != nil {
 			return err
 		}
 		res = &SnapshotResult{Name: name, Packages: info.Packages}

@@ -1,6 +1,7 @@
 package repo_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -34,7 +35,7 @@ func TestSnapshotOutlivesDevelopment(t *testing.T) {
 	}
 	f.mustPublish(repo.PublishOptions{Keep: 1}, f.deb("hello", "2.0", "amd64"), f.deb("docs", "2.0", "all"))
 
-	devPkgs, _ := os.ReadFile(filepath.Join(f.root, "dists/development/main/binary-amd64/Packages"))
+	devPkgs := testkit.Packages(t, filepath.Join(f.root, "dists/development/main/binary-amd64/Packages"))
 	if strings.Contains(string(devPkgs), "Version: 1.0\n") {
 		t.Fatal("development still lists 1.0")
 	}
@@ -66,11 +67,22 @@ func TestSnapshotIndexesAreTheSource(t *testing.T) {
 	f := newFixture(t)
 	f.mustPublish(repo.PublishOptions{}, f.deb("hello", "1.0", "amd64"), f.deb("docs", "1.0", "all"))
 	snap := f.snapshot("1-first")
-	for _, file := range []string{"main/binary-amd64/Packages", "main/binary-amd64/Packages.gz", "main/binary-arm64/Packages.xz"} {
+	for _, file := range []string{"main/binary-amd64/Packages.gz", "main/binary-amd64/Packages.xz", "main/binary-arm64/Packages.xz"} {
 		a, _ := os.ReadFile(filepath.Join(f.root, "dists/development", file))
 		b, err := os.ReadFile(filepath.Join(f.root, "dists", snap, file))
 		if err != nil || string(a) != string(b) {
 			t.Errorf("%s differs from development's (%v)", file, err)
+		}
+	}
+	// And so does the Release's entry for the plain Packages, which is
+	// listed but not stored.
+	for _, suite := range []string{"development", snap} {
+		rel, _ := os.ReadFile(filepath.Join(f.root, "dists", suite, "Release"))
+		if !bytes.Contains(rel, []byte(" main/binary-amd64/Packages\n")) {
+			t.Errorf("%s's Release does not list main/binary-amd64/Packages:\n%s", suite, rel)
+		}
+		if _, err := os.Stat(filepath.Join(f.root, "dists", suite, "main/binary-amd64/Packages")); err == nil {
+			t.Errorf("%s stores a plain Packages next to its Packages.gz", suite)
 		}
 	}
 }

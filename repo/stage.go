@@ -136,8 +136,7 @@ func (r *Repo) Promote(ctx context.Context, snap, stage string, opts PromoteOpti
 			st.changed[name[:strings.LastIndexByte(name, '/')]] = true
 		}
 		for _, name := range slices.Sorted(maps.Keys(src.release.Files)) {
-			h := src.release.Files[name]
-			files = append(files, indexFile{name: name, hash: h, src: byHashName(src.name, name, "SHA256", h.SHA256)})
+			files = append(files, listedFile(src.name, src.release, name))
 			st.changed[name[:strings.LastIndexByte(name, '/')]] = true
 		}
 		validFor := time.Duration(st.state.ValidFor)

@@ -161,7 +161,7 @@ func TestVerifyCatchesEditedStage(t *testing.T) {
 	f.mustPublish(repo.PublishOptions{}, f.deb("hello", "1.0", "amd64"))
 	snap := f.snapshot("")
 	f.promote(snap, "canary", false)
-	idx := filepath.Join(f.root, "dists/canary/main/binary-amd64/Packages")
+	idx := filepath.Join(f.root, "dists/canary/main/binary-amd64/Packages.gz")
 	data, _ := os.ReadFile(idx)
 	os.WriteFile(idx, append(data, []byte("\nPackage: evil\nVersion: 6.6.6\nArchitecture: amd64\n")...), 0o644)
 	rep := f.verify()

@@ -171,12 +171,19 @@ func (f *FS) Put(ctx context.Context, name string, src io.Reader) error {
 	if err := mkdirs(r, dir); err != nil {
 		return fsError("put", name, err)
 	}
-	tmp := path.Join(dir, fsTempPrefix+rand.Text())
-	if err := writeFile(ctx, r, tmp, src); err != nil {
+	// The file's directory is opened once: every call on a root walks
+	// the whole path, and a put makes several.
+	d, err := r.OpenRoot(dir)
+	if err != nil {
 		return fsError("put", name, err)
 	}
-	if err := r.Rename(tmp, name); err != nil {
-		r.Remove(tmp)
+	defer d.Close()
+	tmp, base := fsTempPrefix+rand.Text(), path.Base(name)
+	if err := writeFile(ctx, d, tmp, src); err != nil {
+		return fsError("put", name, err)
+	}
+	if err := d.Rename(tmp, base); err != nil {
+		d.Remove(tmp)
 		return fsError("put", name, err)
 	}
 	return nil
@@ -473,16 +480,19 @@ func mkdirs(r *os.Root, dir string) error {
 	if dir == "." || dir == "/" { // "/" only for an invalid name
 		return nil
 	}
-	if fi, err := r.Stat(dir); err == nil && fi.IsDir() {
-		return nil
+	// Mkdir first: most directories exist, or only their last level is
+	// missing (a new package's pool directory), and each call on the root
+	// walks the whole path.
+	err := r.Mkdir(dir, 0o755)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := mkdirs(r, path.Dir(dir)); err != nil {
+			return err
+		}
+		err = r.Mkdir(dir, 0o755)
 	}
-	parent := path.Dir(dir)
-	if err := mkdirs(r, parent); err != nil {
-		return err
-	}
-	if err := r.Mkdir(dir, 0o755); err != nil {
+	if err != nil {
 		if errors.Is(err, fs.ErrExist) {
-			return nil // made by a concurrent Put, or a file: what follows fails then
+			return nil // there already, or a file: what follows fails then
 		}
 		return err
 	}
@@ -502,7 +512,12 @@ func writeFile(ctx context.Context, r *os.Root, name string, src io.Reader) (err
 			r.Remove(name)
 		}
 	}()
-	if _, err := io.Copy(file, ctxio.Reader(ctx, src)); err != nil {
+	buf := copyBufs.Get().(*[]byte)
+	// The file without its ReadFrom, which would copy through a buffer of
+	// its own.
+	_, err = io.CopyBuffer(struct{ io.Writer }{file}, ctxio.Reader(ctx, src), *buf)
+	copyBufs.Put(buf)
+	if err != nil {
 		return err
 	}
 	if err := file.Chmod(0o644); err != nil {
@@ -510,6 +525,10 @@ func writeFile(ctx context.Context, r *os.Root, name string, src io.Reader) (err
 	}
 	return file.Close()
 }
+
+// copyBufs are writeFile's copy buffers: a publish writes thousands of
+// small files.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
 
 // errNotObject is the error for a directory or another non-regular file:
 // in an object store, there would be no such object.

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"maps"
 	"path"
@@ -116,7 +117,7 @@ func (r *Repo) repair(ctx context.Context, s *suite) error {
 	fmt.Fprintf(r.log, "suite %s: completing an interrupted publication (generation %d)\n", s.name, s.state.Generation)
 	for _, name := range slices.Sorted(maps.Keys(s.release.Files)) {
 		h := s.release.Files[name]
-		if h.SHA256 == "" {
+		if h.SHA256 == "" || !stored(s.release, name) {
 			continue
 		}
 		if err := r.storeNamed(ctx, s.name, indexFile{name: name, hash: h}); err != nil {
@@ -127,29 +128,18 @@ func (r *Repo) repair(ctx context.Context, s *suite) error {
 }
 
 // index returns the index of a component and architecture, reading it
-// from its by-hash copy the first time.
+// the first time (see loadIndex).
 func (r *Repo) index(ctx context.Context, s *suite, component, arch string) (*Index, error) {
 	dir := indexDir(component, arch)
 	if idx, ok := s.indexes[dir]; ok {
 		return idx, nil
 	}
-	h, ok := s.release.Files[dir+"/Packages"]
-	if !ok {
+	if _, ok := s.release.Files[dir+"/Packages"]; !ok {
 		idx := NewIndex()
 		s.indexes[dir] = idx
 		return idx, nil
 	}
-	data, err := readAll(ctx, r.st, byHashName(s.name, dir+"/Packages", "SHA256", h.SHA256))
-	if err != nil {
-		return nil, fmt.Errorf("suite %s: reading index %s: %w", s.name, dir, err)
-	}
-	if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != h.SHA256 {
-		return nil, fmt.Errorf("suite %s: index %s does not match its Release hash", s.name, dir)
-	}
-	idx, err := r.loadPieced(ctx, s, dir, data)
-	if errors.Is(err, errNoPieces) {
-		idx, err = ParseIndex(data)
-	}
+	idx, err := r.loadIndex(ctx, s.name, s.release, dir)
 	if err != nil {
 		return nil, fmt.Errorf("suite %s: index %s: %w", s.name, dir, err)
 	}
@@ -157,40 +147,114 @@ func (r *Repo) index(ctx context.Context, s *suite, component, arch string) (*In
 	return idx, nil
 }
 
-// loadPieced reads an index in its pieces (see pieces.go), from its plain
-// content and its compressed files, which are read only as far as their
-// headers. errNoPieces says the index was not published in pieces.
-func (r *Repo) loadPieced(ctx context.Context, s *suite, dir string, plain []byte) (*Index, error) {
-	read := func(name string) ([]byte, error) {
-		h, ok := s.release.Files[name]
-		if !ok {
-			return nil, nil
-		}
-		data, err := readAll(ctx, r.st, byHashName(s.name, name, "SHA256", h.SHA256))
-		if err != nil {
-			return nil, err
-		}
-		if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != h.SHA256 {
-			return nil, fmt.Errorf("%s does not match its Release hash", name)
-		}
-		return data, nil
-	}
-	gz, err := read(dir + "/Packages.gz")
-	if err != nil || gz == nil {
-		return nil, cmpOr(err, errNoPieces)
-	}
-	xz, err := read(dir + "/Packages.xz")
+// loadIndex reads the index of dir ("main/binary-amd64") as a Release
+// lists it, from its by-hash copies, each checked against the Release. A
+// pieced Packages.gz is read as far as its headers (see pieces.go);
+// anything else is read whole.
+func (r *Repo) loadIndex(ctx context.Context, suite string, rel *Release, dir string) (*Index, error) {
+	name := dir + "/Packages"
+	gz, err := r.readListed(ctx, suite, rel, name+".gz")
 	if err != nil {
 		return nil, err
 	}
-	return loadPieces(plain, gz, xz)
+	if gz != nil {
+		var xz []byte
+		if xz, err = r.readListed(ctx, suite, rel, name+".xz"); err != nil {
+			return nil, err
+		}
+		idx, err := loadPieces(gz, xz)
+		if err == nil {
+			n := 0
+			for _, p := range idx.pieces {
+				n += p.plainLen
+			}
+			if int64(n) != rel.Files[name].Size {
+				return nil, fmt.Errorf("%s holds %d bytes of index, Release lists %d for %s", name+".gz", n, rel.Files[name].Size, name)
+			}
+			for _, p := range idx.pieces {
+				idx.plainStored = idx.plainStored || p.legacy
+			}
+			return idx, nil
+		}
+		if !errors.Is(err, errNoPieces) {
+			return nil, err
+		}
+	}
+	text, err := r.indexText(ctx, suite, rel, name)
+	if err != nil {
+		return nil, err
+	}
+	idx, err := ParseIndex(text)
+	if err != nil {
+		return nil, err
+	}
+	idx.plainStored = true
+	return idx, nil
 }
 
-func cmpOr(err, or error) error {
-	if err != nil {
-		return err
+// indexText returns the plain text of an index file as a Release lists
+// it: its by-hash copy when it is stored, else a compressed form
+// decompressed, either checked against the Release's hash of the text.
+func (r *Repo) indexText(ctx context.Context, suite string, rel *Release, name string) ([]byte, error) {
+	want, ok := rel.Files[name]
+	if !ok {
+		return nil, fmt.Errorf("Release lists no %s", name)
 	}
-	return or
+	if stored(rel, name) {
+		return r.readListed(ctx, suite, rel, name)
+	}
+	for _, f := range []compress.Format{compress.Gzip, compress.Xz} {
+		data, err := r.readListed(ctx, suite, rel, name+f.Ext())
+		if err != nil || data == nil {
+			if err != nil {
+				return nil, err
+			}
+			continue
+		}
+		zr, err := compress.NewReader(bytes.NewReader(data), f)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name+f.Ext(), err)
+		}
+		text, err := io.ReadAll(compress.LimitReader(zr, want.Size+1))
+		zr.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name+f.Ext(), err)
+		}
+		if got := hashSHA256(text); got != (Hashes{Size: want.Size, SHA256: want.SHA256}) {
+			return nil, fmt.Errorf("%s does not decompress to the %s that Release lists", name+f.Ext(), name)
+		}
+		return text, nil
+	}
+	return nil, fmt.Errorf("Release lists %s but no compressed form of it", name)
+}
+
+// readListed reads a file a Release lists from its by-hash copy and checks
+// it against the Release; it returns nil when the Release does not list it.
+func (r *Repo) readListed(ctx context.Context, suite string, rel *Release, name string) ([]byte, error) {
+	h, ok := rel.Files[name]
+	if !ok {
+		return nil, nil
+	}
+	data, err := readSized(ctx, r.st, byHashName(suite, name, "SHA256", h.SHA256), h.Size)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", name, err)
+	}
+	if sum := sha256.Sum256(data); int64(len(data)) != h.Size || hex.EncodeToString(sum[:]) != h.SHA256 {
+		return nil, fmt.Errorf("%s does not match its Release hash", name)
+	}
+	return data, nil
+}
+
+// stored says whether a file a Release lists is stored. A plain Packages
+// next to a Packages.gz is not, as in Debian's archive: apt fetches a
+// compressed form and checks what it decompresses against the plain
+// file's hash, and debflow reads the index from its pieced Packages.gz.
+func stored(rel *Release, name string) bool {
+	if path.Base(name) != "Packages" {
+		return true
+	}
+	_, gz := rel.Files[name+".gz"]
+	return !gz
 }
 
 // byHashName is where apt fetches an index by its hash.
@@ -206,12 +270,25 @@ type indexFile struct {
 	data []byte
 	src  string
 	hash Hashes
+	// unstored: listed in Release, not stored (see stored). dropNamed:
+	// an older debflow stored it, and its named copy goes.
+	unstored, dropNamed bool
+}
+
+// listedFile is a file a Release lists, to be copied into another suite
+// from its by-hash object.
+func listedFile(suite string, rel *Release, name string) indexFile {
+	h := rel.Files[name]
+	return indexFile{name: name, hash: h, src: byHashName(suite, name, "SHA256", h.SHA256), unstored: !stored(rel, name)}
 }
 
 // storeByHash writes an index file's by-hash objects: the SHA256 one, and
 // the SHA512 one (apt fetches by the strongest hash a Release lists) as a
 // copy of it.
 func (r *Repo) storeByHash(ctx context.Context, suite string, f indexFile) error {
+	if f.unstored {
+		return nil
+	}
 	h256 := byHashName(suite, f.name, "SHA256", f.hash.SHA256)
 	var err error
 	if f.src != "" {
@@ -230,6 +307,12 @@ func (r *Repo) storeByHash(ctx context.Context, suite string, f indexFile) error
 // named file is what people and tools overwrite by hand, in place, and the
 // by-hash objects are debflow's record, which that must not reach.
 func (r *Repo) storeNamed(ctx context.Context, suite string, f indexFile) error {
+	if f.unstored {
+		if f.dropNamed {
+			return r.st.Delete(ctx, suiteDir(suite)+f.name)
+		}
+		return nil
+	}
 	if f.data != nil {
 		return r.st.Put(ctx, suiteDir(suite)+f.name, bytes.NewReader(f.data))
 	}
@@ -257,20 +340,38 @@ func renderIndexes(s *suite, compressions []string) ([]indexFile, error) {
 	}
 	var out []indexFile
 	for _, dir := range slices.Sorted(maps.Keys(s.changed)) {
-		ri, err := s.indexes[dir].render(formats)
+		idx := s.indexes[dir]
+		ri, err := idx.render(formats)
 		if err != nil {
 			return nil, fmt.Errorf("suite %s: index %s: %w", s.name, dir, err)
 		}
-		out = append(out, indexFile{name: dir + "/Packages", data: ri.plain, hash: ri.plainSum})
+		var plain []byte
+		text := func() ([]byte, error) {
+			if plain == nil {
+				plain, err = ri.plain()
+			}
+			return plain, err
+		}
+		pf := indexFile{name: dir + "/Packages", hash: ri.plainSum}
+		if _, gz := ri.files[compress.Gzip]; gz {
+			pf.unstored, pf.dropNamed = true, idx.plainStored
+		} else if pf.data, err = text(); err != nil {
+			return nil, fmt.Errorf("suite %s: index %s: %w", s.name, dir, err)
+		}
+		out = append(out, pf)
 		for _, f := range formats {
 			data, ok := ri.files[f]
 			if !ok {
+				text, err := text()
+				if err != nil {
+					return nil, fmt.Errorf("suite %s: index %s: %w", s.name, dir, err)
+				}
 				var buf bytes.Buffer
 				w, err := compress.NewWriter(&buf, f)
 				if err != nil {
 					return nil, err
 				}
-				if _, err := w.Write(ri.plain); err != nil {
+				if _, err := w.Write(text); err != nil {
 					return nil, err
 				}
 				if err := w.Close(); err != nil {
@@ -374,8 +475,12 @@ func (r *Repo) commit(ctx context.Context, cfg Config, s *suite, files []indexFi
 			state.Retired = append(state.Retired, f)
 		}
 	}
+	dropNamed := map[string]bool{}
+	for _, f := range files {
+		dropNamed[f.name] = f.dropNamed
+	}
 	for name, h := range old.Files {
-		if nh, ok := rel.Files[name]; ok && nh.SHA256 == h.SHA256 {
+		if nh, ok := rel.Files[name]; ok && nh.SHA256 == h.SHA256 || !stored(old, name) && !dropNamed[name] {
 			continue
 		}
 		for _, n := range []string{byHashName(s.name, name, "SHA256", h.SHA256), byHashName(s.name, name, "SHA512", h.SHA512)} {

@@ -110,6 +110,26 @@ func (r *Repo) Verify(ctx context.Context, keyring *signing.Keyring) (*VerifyRep
 		v.cfg = &cfg
 	}
 
+	// Temporary files of killed writers (FS's ".tmp-*"), which List
+	// hides; those younger than gc's grace period may be a running
+	// publish's. Finding them walks the whole tree, so the walk runs
+	// while the suites are checked.
+	type temporaries struct {
+		objs []ObjectInfo
+		err  error
+	}
+	temps := make(chan temporaries, 1)
+	tempCtx, stopTemps := context.WithCancel(ctx)
+	defer stopTemps()
+	if tc, ok := r.st.(tempCleaner); ok {
+		go func() {
+			objs, err := tc.Temporaries(tempCtx, byHashGrace)
+			temps <- temporaries{objs, err}
+		}()
+	} else {
+		temps <- temporaries{}
+	}
+
 	names := map[string]bool{}
 	for _, n := range recorded {
 		names[n] = true
@@ -134,19 +154,14 @@ func (r *Repo) Verify(ctx context.Context, keyring *signing.Keyring) (*VerifyRep
 	}
 	rep.PoolFiles = len(v.pool)
 
-	// Temporary files of killed writers (FS's ".tmp-*"), which List
-	// hides; those younger than gc's grace period may be a running
-	// publish's.
-	if tc, ok := r.st.(tempCleaner); ok {
-		left, err := tc.Temporaries(ctx, byHashGrace)
-		if err != nil {
-			return nil, err
-		}
-		for _, o := range left {
-			rep.Problems = append(rep.Problems, Problem{Path: o.Name, What: fmt.Sprintf(
-				"temporary file of an interrupted write (%d bytes, untouched since %s): no index lists it; debflow gc removes it",
-				o.Size, o.ModTime.UTC().Format(time.RFC3339))})
-		}
+	left := <-temps
+	if left.err != nil {
+		return nil, left.err
+	}
+	for _, o := range left.objs {
+		rep.Problems = append(rep.Problems, Problem{Path: o.Name, What: fmt.Sprintf(
+			"temporary file of an interrupted write (%d bytes, untouched since %s): no index lists it; debflow gc removes it",
+			o.Size, o.ModTime.UTC().Format(time.RFC3339))})
 	}
 	return rep, nil
 }
@@ -327,12 +342,21 @@ func (v *verifier) read(ctx context.Context, name string) (suiteCheck, error) {
 		want := rel.Files[file]
 		c.indexes++
 		var content []byte // the index as its hashes say it is
+		if !stored(rel, file) {
+			// Not stored: its compressed form must decompress to it.
+			text, err := r.indexText(ctx, name, rel, file)
+			if err != nil {
+				problem(dir+file, "%v", err)
+				continue
+			}
+			content = text
+		}
 		for _, obj := range []struct{ name, sum string }{
 			{byHashName(name, file, "SHA256", want.SHA256), want.SHA256},
 			{byHashName(name, file, "SHA512", want.SHA512), want.SHA512},
 			{dir + file, "named"},
 		} {
-			if obj.sum == "" {
+			if obj.sum == "" || !stored(rel, file) {
 				continue
 			}
 			data, err := readAll(ctx, r.st, obj.name)
@@ -359,16 +383,15 @@ func (v *verifier) read(ctx context.Context, name string) (suiteCheck, error) {
 			problem(dir+file, "%v", err)
 			continue
 		}
-		for _, st := range idx.Stanzas() {
+		stanzas := idx.Stanzas()
+		found, err := v.checkPool(ctx, stanzas)
+		if err != nil {
+			return c, err
+		}
+		for i, st := range stanzas {
 			c.pool = append(c.pool, st.Filename)
-			key := st.Filename + "\x00" + st.SHA256 + "\x00" + stanzaField(st.Text, "MD5sum") + fmt.Sprint("\x00", st.Size)
-			if v.poolOK[key] {
-				continue
-			}
-			if what := r.checkPoolFile(ctx, st); what != "" {
-				problem(st.Filename, "%s (listed in %s)", what, dir+file)
-			} else {
-				v.poolOK[key] = true
+			if found[i] != "" {
+				problem(st.Filename, "%s (listed in %s)", found[i], dir+file)
 			}
 		}
 	}
@@ -405,6 +428,52 @@ func (v *verifier) stage(ctx context.Context, name string, state SuiteState, rel
 	for _, p := range checkStage(&suite{name: name, release: rel}, &suite{name: state.Serves, release: snapRel}) {
 		problem(suiteDir(name)+"InRelease", "%s", p)
 	}
+}
+
+// checkPool checks the pool files of an index's stanzas against their
+// entries, on up to GOMAXPROCS goroutines (reading and hashing every .deb
+// is most of what verify does at 10,000 packages), and returns what is
+// wrong with each, in the stanzas' order ("" when nothing is). A file
+// already found good (v.poolOK: the same name, size and hashes, listed by
+// another index or suite) is not read again, nor is a file listed twice
+// read twice; v.poolOK is read and written only here, outside the
+// goroutines. Each goroutine streams one file at a time, so memory does
+// not grow with the pool. The error is the context's, when it ends.
+func (v *verifier) checkPool(ctx context.Context, stanzas []*Stanza) ([]string, error) {
+	keys := make([]string, len(stanzas))
+	var todo []int // the first stanza of each key not yet found good
+	seen := map[string]bool{}
+	for i, st := range stanzas {
+		keys[i] = st.Filename + "\x00" + st.SHA256 + "\x00" + stanzaField(st.Text, "MD5sum") + fmt.Sprint("\x00", st.Size)
+		if !v.poolOK[keys[i]] && !seen[keys[i]] {
+			seen[keys[i]] = true
+			todo = append(todo, i)
+		}
+	}
+	whats := make([]string, len(todo))
+	err := parallel(len(todo), func(j int) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		whats[j] = v.r.checkPoolFile(ctx, stanzas[todo[j]])
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	bad := map[string]string{}
+	for j, i := range todo {
+		if whats[j] == "" {
+			v.poolOK[keys[i]] = true
+		} else {
+			bad[keys[i]] = whats[j]
+		}
+	}
+	found := make([]string, len(stanzas))
+	for i := range stanzas {
+		found[i] = bad[keys[i]]
+	}
+	return found, nil
 }
 
 // checkPoolFile compares a pool file with its index entry.

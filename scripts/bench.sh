@@ -301,14 +301,26 @@ publish_tool() {
 		i=$((i + 1))
 	done
 	publish_check "$name" "$r" "$((n + i))"
-	P_SNAP_S=- P_PROMOTE_S=- P_PICK_S=-
+	P_SNAP_S=- P_PROMOTE_S=- P_PICK_S=- P_VERIFY_S=- P_VERIFY_CPU=-
 	if [[ $name == gzxz ]]; then
+		publish_verify "$r" "$key"
 		publish_snapshots "$r" "$key" "$base" "${cis[@]}"
 	fi
 	P_CI_S=$(median "${ts[@]}")
 	P_CI_MB=$(max "${ms[@]}")
 	P_CI_CPU=$(median "${cs[@]}")
 	P_CI_ALL="${ts[*]}"
+}
+
+# publish_verify REPO KEY: times debflow verify CI_RUNS times and sets
+# P_VERIFY_S and P_VERIFY_CPU (medians).
+publish_verify() {
+	local ts=() cs=() i
+	for ((i = 0; i < CI_RUNS; i++)); do
+		timed "$WORK/verify.log" "$DEBFLOW" verify -q --repo "$1" --key "$2"
+		ts+=("$T_S") cs+=("$T_CPU")
+	done
+	P_VERIFY_S=$(median "${ts[@]}") P_VERIFY_CPU=$(median "${cs[@]}")
 }
 
 # publish_snapshots REPO KEY BASE CI_DEBS...: times snapshot create, promote
@@ -455,14 +467,14 @@ section_publish() {
 				"$(((n + PUB_BATCH - 1) / PUB_BATCH)) commands of at most $PUB_BATCH files; the ingest figures are their sums (RSS: the largest)"
 		fi
 
-		local tool res=() cpu=() snap=()
+		local tool res=() cpu=() snap=() ver=()
 		for tool in gz gzxz reprepro; do
 			local r=$WORK/repo-$n-$tool
 			if [[ $tool == reprepro ]]; then publish_reprepro_conf "$r" "$fpr"; fi
 			publish_tool "$tool" "$n" "$r" "$dir" "${CI_DEBS[@]}"
 			res+=("$P_INGEST_S" "$P_INGEST_MB" "$P_CI_S" "$P_CI_MB")
 			cpu+=("$P_INGEST_CPU" "$P_CI_CPU")
-			if [[ $tool == gzxz ]]; then snap=("$P_SNAP_S" "$P_PROMOTE_S" "$P_PICK_S"); fi
+			if [[ $tool == gzxz ]]; then snap=("$P_SNAP_S" "$P_PROMOTE_S" "$P_PICK_S") ver=("$P_VERIFY_S" "$P_VERIFY_CPU"); fi
 			CI_ALL[$tool]=$P_CI_ALL
 			rm -rf "$r"
 		done
@@ -482,7 +494,8 @@ section_publish() {
 		echo "CI step runs (s): debflow gz: ${CI_ALL[gz]}; debflow gz,xz: ${CI_ALL[gzxz]}; reprepro: ${CI_ALL[reprepro]}"
 		echo "debflow (gz,xz), medians of $CI_RUNS: snapshot create ${snap[0]} s ($P_SNAP_ALL), promote ${snap[1]} s ($P_PROMOTE_ALL)," \
 			"snapshot pick ${snap[2]} s ($P_PICK_ALL)"
-		PUB_BY_N[$n]="${res[0]} ${res[1]} ${res[2]} ${res[3]} ${res[6]} ${res[10]} ${snap[*]}"
+		echo "verify $n: ${ver[0]} s (cpu ${ver[1]} s) (debflow gz,xz after the CI steps, median of $CI_RUNS)"
+		PUB_BY_N[$n]="${res[0]} ${res[1]} ${res[2]} ${res[3]} ${res[6]} ${res[10]} ${snap[*]} ${ver[*]}"
 		echo "gz,xz (debflow's default) costs $(calc 'printf "%+.3f", b - a' a="${res[0]}" b="${res[4]}") s on the ingest" \
 			"and $(calc 'printf "%+.3f", b - a' a="${res[2]}" b="${res[6]}") s on the CI step over gz alone."
 		PUB_LAST=("$n" "${res[@]}")
@@ -492,7 +505,7 @@ section_publish() {
 	for m in 10000 50000; do
 		[[ -n ${PUB_BY_N[$m]:-} ]] || continue
 		local v
-		read -r -a v <<<"${PUB_BY_N[$m]}" # ingest s, MB, CI gz s, MB, CI gz,xz s, reprepro CI s, snapshot, promote, pick
+		read -r -a v <<<"${PUB_BY_N[$m]}" # ingest s, MB, CI gz s, MB, CI gz,xz s, reprepro CI s, snapshot, promote, pick, verify s, cpu
 		echo
 		echo "Goals at N = $m (issue 15):"
 		if ((m == 10000)); then
@@ -502,6 +515,7 @@ section_publish() {
 			goal "ingest at most 3 s" "$(calc 'print (s <= 3) ? "y" : "n"' s="${v[0]}")" "${v[0]} s"
 			goal "ingest peak RSS at most 50 MB" "$(calc 'print (m <= 50) ? "y" : "n"' m="${v[1]}")" "${v[1]} MB"
 			goal "snapshot pick at most 0.1 s" "$(calc 'print (s <= 0.1) ? "y" : "n"' s="${v[8]}")" "${v[8]} s"
+			echo "  verify (no goal, reported): ${v[9]} s (cpu ${v[10]} s)"
 		else
 			goal "CI step (gz) at most 0.15 s" "$(calc 'print (s <= 0.15) ? "y" : "n"' s="${v[2]}")" "${v[2]} s"
 			goal "CI step (gz,xz) at most 0.15 s" "$(calc 'print (s <= 0.15) ? "y" : "n"' s="${v[4]}")" "${v[4]} s"

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/debflow/debflow/internal/compress"
 	"io"
 	"math/rand"
 	"net/http"
@@ -177,18 +178,18 @@ func TestS3Repository(t *testing.T) {
 			t.Fatalf("gc: %d %s %s", code, out, errOut)
 		}
 		st := openS3(t, spec)
-		stage := readObject(t, st, "dists/canary/main/binary-amd64/Packages")
+		stage := readObject(t, st, "dists/canary/main/binary-amd64/Packages.gz")
 		objs, _ := st.List(t.Context(), "dists/")
 		found := false
 		for _, o := range objs {
-			if strings.Contains(o.Name, snapName) && strings.HasSuffix(o.Name, "/main/binary-amd64/Packages") {
+			if strings.Contains(o.Name, snapName) && strings.HasSuffix(o.Name, "/main/binary-amd64/Packages.gz") {
 				found = true
 				if snap := readObject(t, st, o.Name); !bytes.Equal(snap, stage) {
 					t.Errorf("the stage's Packages differ from the snapshot's %s", o.Name)
 				}
 			}
 		}
-		if !found || !bytes.Contains(stage, []byte("Package: c3-2")) {
+		if !found || !bytes.Contains(testkit.Decompress(t, "Packages.gz", stage, compress.Gzip), []byte("Package: c3-2")) {
 			t.Errorf("no snapshot index found, or the stage lacks packages:\n%s", stage)
 		}
 		verifyS3(t, spec, keyring)

@@ -66,10 +66,10 @@ func TestSuiteCommands(t *testing.T) {
 		t.Errorf("drop: %q", out)
 	}
 	for name, want := range map[string]bool{
-		"dists/team/InRelease":                          false,
-		"pool/main/o/only/only_1.0_amd64.deb":           false,
-		"dists/team/updates/InRelease":                  true,
-		"dists/team/updates/main/binary-amd64/Packages": true,
+		"dists/team/InRelease":                             false,
+		"pool/main/o/only/only_1.0_amd64.deb":              false,
+		"dists/team/updates/InRelease":                     true,
+		"dists/team/updates/main/binary-amd64/Packages.gz": true,
 	} {
 		if _, err := os.Stat(filepath.Join(o.root, name)); (err == nil) != want {
 			t.Errorf("%s: exists %v, want %v", name, err == nil, want)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/debflow/debflow/internal/ar"
 	"github.com/debflow/debflow/internal/compress"
@@ -119,7 +120,12 @@ func Check(r io.Reader, lim Limits) error {
 // is not nil.
 func inspect(r io.Reader, lim Limits, h io.Writer) (*Info, error) {
 	src := &sourceReader{r: r}
-	var in io.Reader = bufio.NewReaderSize(src, readBufSize)
+	// The read buffer is reused: a publish inspects thousands of small
+	// packages, and a fresh buffer for each is most of what it allocates.
+	br := readBufs.Get().(*bufio.Reader)
+	br.Reset(src)
+	defer func() { br.Reset(nil); readBufs.Put(br) }()
+	var in io.Reader = br
 	if h != nil {
 		in = io.TeeReader(in, h)
 	}
@@ -143,6 +149,8 @@ func inspect(r io.Reader, lim Limits, h io.Writer) (*Info, error) {
 	info := insp.info
 	return &info, nil
 }
+
+var readBufs = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufSize) }}
 
 // sourceReader remembers the first error of the caller's reader, so that
 // Inspect can tell a failing disk from a truncated package.

@@ -90,7 +90,9 @@ func (h *hasher) chunk() *hashChunk {
 	default:
 		if h.made < hashChunks {
 			h.made++
-			return &hashChunk{buf: make([]byte, 0, hashChunkSize)}
+			c = chunkPool.Get().(*hashChunk)
+			c.buf = c.buf[:0]
+			return c
 		}
 		c = <-h.free
 	}
@@ -121,7 +123,23 @@ func (h *hasher) stop() {
 		close(w)
 	}
 	h.wg.Wait()
+	// Every chunk is free now: they go back to the pool for the next
+	// package (a publish inspects thousands, most smaller than a chunk).
+	if h.cur != nil {
+		chunkPool.Put(h.cur)
+		h.cur = nil
+	}
+	for {
+		select {
+		case c := <-h.free:
+			chunkPool.Put(c)
+		default:
+			return
+		}
+	}
 }
+
+var chunkPool = sync.Pool{New: func() any { return &hashChunk{buf: make([]byte, 0, hashChunkSize)} }}
 
 // sums stops the hasher and returns the hex digests: MD5, SHA-1, SHA-256,
 // SHA-512.

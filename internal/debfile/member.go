@@ -34,7 +34,8 @@ func (in *inspector) openMember(f compress.Format, limit int64) (*memberStream, 
 // "tar --ignore-zeros" would read entries hidden after the end that dpkg
 // never sees.
 func (s *memberStream) finish() error {
-	if _, err := io.Copy(&zeroChecker{}, s.Reader); err != nil {
+	var buf [4 << 10]byte // usually a few hundred bytes of padding
+	if _, err := io.CopyBuffer(&zeroChecker{}, s.Reader, buf[:]); err != nil {
 		return s.raw.cause(fmt.Errorf("after the end of the tar archive: %w", err))
 	}
 	var b [1]byte

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/debflow/debflow/internal/compress"
 	"io"
 	"sync"
 	"testing"
@@ -67,7 +68,7 @@ func TestCompareAndSwapWithoutLease(t *testing.T) {
 		data, _ := io.ReadAll(rc)
 		return data
 	}
-	packages := get("dists/development/main/binary-amd64/Packages")
+	packages := testkit.Decompress(t, "Packages.gz", get("dists/development/main/binary-amd64/Packages.gz"), compress.Gzip)
 	for _, n := range names {
 		if !bytes.Contains(packages, []byte("Package: "+n+"\n")) {
 			t.Errorf("package %s lost", n)

@@ -3,6 +3,7 @@ package s3_test
 import (
 	"bytes"
 	"fmt"
+	"github.com/debflow/debflow/internal/compress"
 	"io"
 	"net/http"
 	"strings"
@@ -87,12 +88,13 @@ func TestFaults(t *testing.T) {
 			t.Errorf("after a reset after %d PUTs and a publish: verify: %s", after, p)
 		}
 	}
-	rc, err := st.Get(t.Context(), "dists/development/main/binary-amd64/Packages")
+	rc, err := st.Get(t.Context(), "dists/development/main/binary-amd64/Packages.gz")
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, _ := io.ReadAll(rc)
+	gz, _ := io.ReadAll(rc)
 	rc.Close()
+	data := testkit.Decompress(t, "Packages.gz", gz, compress.Gzip)
 	for _, n := range append(want, "one") {
 		if !bytes.Contains(data, []byte("Package: "+n+"\n")) {
 			t.Errorf("%s lost:\n%s", n, data)
