@@ -37,8 +37,9 @@ type Options struct {
 	Compression compress.Format // "" means the spec's deb.compression, else xz
 	Signer      signing.Signer  // nil builds an unsigned package
 	Getenv      func(string) string
-	// Check, when set, reads the finished package before it gets its
-	// name; an error fails the build and leaves nothing behind. The
+	// Check, when set, reads the package, every byte as it is written to
+	// the file, before the file gets its name; an error fails the build
+	// and leaves nothing behind. The
 	// command passes the inspection that publish applies
 	// (internal/debfile.Inspect), so that build never makes a package
 	// that publish refuses. (It is a hook because debfile's tests build
@@ -90,20 +91,28 @@ func Build(ctx context.Context, spec *Spec, opts Options) (Result, error) {
 	}()
 	h := sha256.New()
 	counter := &countingWriter{}
-	err = WriteDebContext(ctx, io.MultiWriter(tmp, h, counter), plan.Package, DebOptions{
+	out := io.MultiWriter(tmp, h, counter)
+	var check *checker
+	if opts.Check != nil {
+		check = startCheck(ctx, opts.Check)
+		out = io.MultiWriter(out, check)
+	}
+	err = WriteDebContext(ctx, out, plan.Package, DebOptions{
 		Compression: plan.Compression,
 		ModTime:     plan.ModTime,
 		Signer:      opts.Signer,
 		TempDir:     opts.OutDir,
 	})
+	if check != nil {
+		if checkErr := check.wait(ctx, err); err == nil {
+			err = checkErr
+		}
+	}
 	if err == nil {
 		err = tmp.Chmod(0o644)
 	}
 	if err == nil {
 		err = tmp.Close()
-	}
-	if err == nil && opts.Check != nil {
-		err = checkBuilt(ctx, tmp.Name(), opts.Check)
 	}
 	if err == nil {
 		err = os.Rename(tmp.Name(), final)
@@ -124,21 +133,43 @@ func Build(ctx context.Context, spec *Spec, opts Options) (Result, error) {
 	}, nil
 }
 
-// checkBuilt is the last guard before a package gets its name: check
-// reads the finished file, and its error fails the build.
-func checkBuilt(ctx context.Context, file string, check func(io.Reader) error) error {
-	f, err := os.Open(file)
-	if err != nil {
-		return err
+// checker is the last guard before a package gets its name: the check
+// reads the package's bytes as they are written to the file, through a
+// pipe, so that it runs beside the writing instead of reading the file
+// again afterwards, and its error fails the build.
+type checker struct {
+	pw   *io.PipeWriter
+	done chan error
+}
+
+func startCheck(ctx context.Context, check func(io.Reader) error) *checker {
+	pr, pw := io.Pipe()
+	c := &checker{pw: pw, done: make(chan error, 1)}
+	go func() {
+		err := check(ctxio.Reader(ctx, pr))
+		// A check that stops early must not block the writer: take the
+		// rest, and fail the writer if the pipe breaks.
+		_, drainErr := io.Copy(io.Discard, pr)
+		pr.CloseWithError(drainErr)
+		c.done <- err
+	}()
+	return c
+}
+
+func (c *checker) Write(p []byte) (int, error) { return c.pw.Write(p) }
+
+// wait ends the input (with writeErr when the writing failed, so that the
+// check stops) and returns the check's verdict.
+func (c *checker) wait(ctx context.Context, writeErr error) error {
+	c.pw.CloseWithError(writeErr)
+	err := <-c.done
+	if err == nil || writeErr != nil {
+		return nil
 	}
-	defer f.Close()
-	if err := check(ctxio.Reader(ctx, f)); err != nil {
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return ctxErr
-		}
-		return fmt.Errorf("the package fails the check that publish applies: %w", err)
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return ctxErr
 	}
-	return nil
+	return fmt.Errorf("the package fails the check that publish applies: %w", err)
 }
 
 // BuildPlan is a spec resolved against the file system, git and the

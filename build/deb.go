@@ -154,6 +154,7 @@ func WriteDebContext(ctx context.Context, w io.Writer, pkg *Package, opts DebOpt
 	}
 
 	aw := ar.NewWriter(w)
+	buf := make([]byte, memberCopyBufSize)
 	for _, m := range members {
 		if err := aw.WriteHeader(&ar.Header{Name: m.name, ModTime: opts.ModTime, Mode: 0o100644, Size: m.size}); err != nil {
 			return err
@@ -162,7 +163,7 @@ func WriteDebContext(ctx context.Context, w io.Writer, pkg *Package, opts DebOpt
 		if err != nil {
 			return err
 		}
-		if _, err := io.Copy(aw, r); err != nil {
+		if _, err := io.CopyBuffer(aw, r, buf); err != nil {
 			return fmt.Errorf("writing %s: %w", m.name, err)
 		}
 	}
@@ -254,6 +255,7 @@ func writeDataTar(ctx context.Context, w io.Writer, entries []tarEntry, opts Deb
 	}
 	tw := tar.NewWriter(cw)
 	md5sums = map[string]string{}
+	buf := make([]byte, fileCopyBufSize)
 	for _, e := range entries {
 		if err := ctx.Err(); err != nil {
 			return nil, 0, err
@@ -283,7 +285,7 @@ func writeDataTar(ctx context.Context, w io.Writer, entries []tarEntry, opts Deb
 			installedKiB += (hdr.Size + 1023) / 1024
 			continue
 		}
-		sum, size, err := copyFile(ctx, tw, hdr, e.Source)
+		sum, size, err := copyFile(ctx, tw, hdr, e.Source, buf)
 		if err != nil {
 			return nil, 0, fmt.Errorf("%s (from %s): %w", e.Path, e.Source, err)
 		}
@@ -299,10 +301,20 @@ func writeDataTar(ctx context.Context, w io.Writer, entries []tarEntry, opts Deb
 	return md5sums, installedKiB, nil
 }
 
+// Copy buffers, allocated once per package: the files of a tree are read
+// in reads of up to fileCopyBufSize, and the spooled data member is copied
+// into the package in pieces of memberCopyBufSize (fewer system calls and
+// hand-offs to the check that reads the package as it is written).
+const (
+	fileCopyBufSize   = 256 << 10
+	memberCopyBufSize = 1 << 20
+)
+
 // copyFile writes one regular file into the tar and returns its md5. The
 // size is taken from the open file, and a file that changes size while it
-// is copied is an error rather than a corrupt archive.
-func copyFile(ctx context.Context, tw *tar.Writer, hdr *tar.Header, src string) (string, int64, error) {
+// is copied is an error rather than a corrupt archive. buf is the copy
+// buffer.
+func copyFile(ctx context.Context, tw *tar.Writer, hdr *tar.Header, src string, buf []byte) (string, int64, error) {
 	f, fi, err := openRegular(src)
 	if err != nil {
 		return "", 0, err
@@ -313,7 +325,7 @@ func copyFile(ctx context.Context, tw *tar.Writer, hdr *tar.Header, src string) 
 		return "", 0, err
 	}
 	h := md5.New()
-	n, err := io.Copy(io.MultiWriter(tw, h), ctxio.Reader(ctx, f))
+	n, err := io.CopyBuffer(io.MultiWriter(tw, h), ctxio.Reader(ctx, f), buf)
 	if err != nil {
 		return "", 0, err
 	}

@@ -95,22 +95,47 @@ func InspectFile(path string, lim Limits) (*Info, error) {
 // Inspect reads the whole package once, from r, computing the hashes as it
 // goes. See the package documentation for what it checks.
 func Inspect(r io.Reader, lim Limits) (*Info, error) {
-	src := &sourceReader{r: r}
 	h := newHasher()
 	defer h.stop()
+	info, err := inspect(r, lim, h)
+	if err != nil {
+		return nil, err
+	}
+	info.Size = h.size
+	info.MD5, info.SHA1, info.SHA256, info.SHA512 = h.sums()
+	return info, nil
+}
+
+// Check makes the checks of Inspect, with the same errors, but computes no
+// digests: for a caller that only needs to know whether publish would take
+// the package, such as debflow build checking what it has just written (the
+// four digests cost more than decompressing the data member). Like
+// Inspect, it reads r to the end.
+func Check(r io.Reader, lim Limits) error {
+	_, err := inspect(r, lim, nil)
+	return err
+}
+
+// inspect reads and checks the package, copying every byte read to h when h
+// is not nil.
+func inspect(r io.Reader, lim Limits, h io.Writer) (*Info, error) {
+	src := &sourceReader{r: r}
 	// The read buffer is reused: a publish inspects thousands of small
 	// packages, and a fresh buffer for each is most of what it allocates.
 	br := readBufs.Get().(*bufio.Reader)
 	br.Reset(src)
 	defer func() { br.Reset(nil); readBufs.Put(br) }()
-	tee := io.TeeReader(br, h)
-	in := &inspector{lim: lim.withDefaults(), ar: ar.NewReader(tee)}
+	var in io.Reader = br
+	if h != nil {
+		in = io.TeeReader(in, h)
+	}
+	insp := &inspector{lim: lim.withDefaults(), ar: ar.NewReader(in)}
 
-	err := in.members()
+	err := insp.members()
 	if err == nil {
 		// The ar reader stopped at the end of the input; drain anyway so
 		// that the digests cover every byte whatever it buffered.
-		_, err = io.Copy(io.Discard, tee)
+		_, err = io.Copy(io.Discard, in)
 	}
 	if src.err != nil {
 		return nil, fmt.Errorf("reading the package: %w", src.err)
@@ -121,9 +146,7 @@ func Inspect(r io.Reader, lim Limits) (*Info, error) {
 
 	// A copy, so that the caller does not keep the inspector and its
 	// buffers alive (a publish holds thousands of these).
-	info := in.info
-	info.Size = h.size
-	info.MD5, info.SHA1, info.SHA256, info.SHA512 = h.sums()
+	info := insp.info
 	return &info, nil
 }
 

@@ -97,7 +97,8 @@
 // the end. The four digests together cost more than zstd decompression, so
 // each runs on a goroutine of its own, beside the decompression: with a few
 // cores, inspecting a large package takes about as long as decompressing
-// it. An error from the reader itself (a failing disk, a broken connection)
+// it. Check makes the same checks without the digests, for a caller that
+// has no use for them (debflow build, checking what it wrote). An error from the reader itself (a failing disk, a broken connection)
 // is returned as it is, without ErrInvalid: it says nothing about the
 // package, and the upload can be retried.
 //
