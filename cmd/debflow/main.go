@@ -17,6 +17,7 @@ func main() {
 	stop := startProfile(os.Getenv("DEBFLOW_CPUPROFILE"))
 	rc := Execute(binaryVersion(version, debug.ReadBuildInfo), os.Args[1:], defaultEnv())
 	stop()
+	writeHeapProfile(os.Getenv("DEBFLOW_MEMPROFILE"))
 	os.Exit(rc)
 }
 
@@ -38,6 +39,23 @@ func startProfile(file string) (stop func()) {
 	return func() {
 		pprof.StopCPUProfile()
 		f.Close()
+	}
+}
+
+// writeHeapProfile writes the heap profile as of the last garbage
+// collection to file, when one is named (DEBFLOW_MEMPROFILE=mem.out; go
+// tool pprof -sample_index=inuse_space mem.out).
+func writeHeapProfile(file string) {
+	if file == "" {
+		return
+	}
+	f, err := os.Create(file)
+	if err == nil {
+		err = pprof.Lookup("heap").WriteTo(f, 0)
+		f.Close()
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "debflow: DEBFLOW_MEMPROFILE: %v\n", err)
 	}
 }
 

@@ -3,9 +3,11 @@ package compress
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
+	"sync"
 
 	"github.com/klauspost/compress/flate"
 	"github.com/klauspost/compress/gzip"
@@ -125,11 +127,44 @@ func (gzipChunkEncoder) encode(state any, job *chunkJob) error {
 }
 
 // newGzipReader reads gzip data, including several concatenated members.
+// Readers are reused once closed: each holds a 32 KiB window, and a publish
+// opens two for each of thousands of packages.
 func newGzipReader(r io.Reader) (io.ReadCloser, error) {
-	zr, err := gzip.NewReader(r)
+	var err error
+	zr, _ := gzipReaders.Get().(*gzip.Reader)
+	if zr == nil {
+		zr, err = gzip.NewReader(r)
+	} else {
+		err = zr.Reset(r)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("compress: gzip: %w", err)
 	}
 	zr.Multistream(true)
-	return zr, nil
+	return &pooledGzip{Reader: zr}, nil
+}
+
+var gzipReaders sync.Pool
+
+// pooledGzip returns its reader to the pool when closed, once.
+type pooledGzip struct {
+	*gzip.Reader
+	closed bool
+}
+
+func (p *pooledGzip) Read(b []byte) (int, error) {
+	if p.closed {
+		return 0, errors.New("compress: gzip: read after close")
+	}
+	return p.Reader.Read(b)
+}
+
+func (p *pooledGzip) Close() error {
+	if p.closed {
+		return nil
+	}
+	p.closed = true
+	err := p.Reader.Close()
+	gzipReaders.Put(p.Reader)
+	return err
 }
