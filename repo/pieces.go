@@ -127,6 +127,23 @@ func (p *piece) plainTo(buf []byte) ([]byte, error) {
 	return buf, nil
 }
 
+var newline = []byte{'\n'}
+
+// hashTo writes the piece's part of the plain file to h, without
+// copying it.
+func (p *piece) hashTo(h io.Writer) error {
+	if p.unparsed {
+		text, err := p.text()
+		h.Write(text)
+		return err
+	}
+	for _, s := range p.stanzas {
+		h.Write(s.Text)
+		h.Write(newline)
+	}
+	return nil
+}
+
 func (p *piece) plainSize() int {
 	if p.unparsed {
 		return p.plainLen
@@ -639,17 +656,20 @@ func (x *Index) render(formats []compress.Format) (*renderedIndex, error) {
 	plains := make([][]byte, len(pieces))
 	for i := first; i < len(pieces); i++ {
 		p := pieces[i]
-		var err error
-		if plains[i], err = p.plainTo(nil); err != nil {
-			return nil, err
-		}
 		st, err := h.(encoding.BinaryMarshaler).MarshalBinary()
 		if err != nil {
 			return nil, err
 		}
 		moved := !bytes.Equal(st, p.state)
 		p.state = st
-		h.Write(plains[i])
+		if recompress[p] {
+			if plains[i], err = p.plainTo(nil); err != nil {
+				return nil, err
+			}
+			h.Write(plains[i])
+		} else if err := p.hashTo(h); err != nil { // a piece that only moved
+			return nil, err
+		}
 		switch {
 		case recompress[p]:
 			jobs = append(jobs, i)

@@ -148,7 +148,13 @@ func (r *Repo) PickSnapshot(ctx context.Context, base string, picks []snapshot.P
 		if err != nil {
 			return err
 		}
-		srcPkgs, err := r.contents(ctx, src)
+		// PlanPicks takes from the source only builds of the picked
+		// names: only those are read.
+		var names []string
+		for _, p := range picks {
+			names = append(names, p.Name)
+		}
+		srcPkgs, err := r.contentsOf(ctx, src, names)
 		if err != nil {
 			return err
 		}
@@ -395,6 +401,13 @@ func (r *Repo) packageCount(ctx context.Context, suite string, rel *Release) (in
 
 // contents reads every index of a suite.
 func (r *Repo) contents(ctx context.Context, s *suite) (*suiteContents, error) {
+	return r.contentsOf(ctx, s, nil)
+}
+
+// contentsOf reads the packages of a suite that have one of the names
+// (every package when names is nil). A name is looked up through the
+// index pieces' filters, so a few names cost a few pieces, not the suite.
+func (r *Repo) contentsOf(ctx context.Context, s *suite, names []string) (*suiteContents, error) {
 	c := &suiteContents{stanza: map[Key]*Stanza{}, component: map[Key]string{}}
 	for file := range s.release.Files {
 		comp, arch, ok := splitIndexName(file)
@@ -405,9 +418,22 @@ func (r *Repo) contents(ctx context.Context, s *suite) (*suiteContents, error) {
 		if err != nil {
 			return nil, err
 		}
-		for k, st := range idx.stanzaMap() {
-			c.stanza[k] = st
-			c.component[k] = comp
+		add := func(st *Stanza) {
+			c.stanza[st.Key()] = st
+			c.component[st.Key()] = comp
+		}
+		if names == nil {
+			for _, st := range idx.stanzaMap() {
+				add(st)
+			}
+		}
+		for _, n := range names {
+			for _, st := range idx.byName(n) {
+				add(st)
+			}
+		}
+		if idx.err != nil {
+			return nil, fmt.Errorf("suite %s: index %s: %w", s.name, indexDir(comp, arch), idx.err)
 		}
 	}
 	return c, nil

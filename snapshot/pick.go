@@ -229,6 +229,17 @@ func resolvePicks(source []Package, picks []Pick) ([]chosen, error) {
 	return choices, errors.Join(errs...)
 }
 
+// mentionsAny says whether value contains one of the names as a
+// substring: a cheap filter before parsing relations.
+func mentionsAny(value string, names map[string][]Pick) bool {
+	for n := range names {
+		if strings.Contains(value, n) {
+			return true
+		}
+	}
+	return false
+}
+
 // touchedNames returns the names whose packages or providers the picks
 // changed, each with the picks that changed it: the picked names, and what
 // the picked and the removed builds provide. Only dependencies on these
@@ -360,6 +371,9 @@ func (w *warner) checkPicked(pk Pick, p Package) {
 // result, that base satisfied and the result does not.
 func (w *warner) checkReverse(q Package, touched map[string][]Pick) {
 	for _, f := range []struct{ name, value string }{{"Depends", q.Depends}, {"Pre-Depends", q.PreDepends}} {
+		if !mentionsAny(f.value, touched) {
+			continue // most packages: a relation names its package in full
+		}
 		groups, err := parseRelations(f.value)
 		if err != nil {
 			continue // not ours to judge: base had it already
