@@ -420,11 +420,7 @@ func (r *Repo) selectMirrored(ctx context.Context, cfg Config, m *Mirror, all ma
 		}
 		others = append(others, c.list()...)
 	}
-	pkg := func(st *Stanza) snapshot.Package {
-		f := stanzaFields(st.Text, "Depends", "Pre-Depends", "Provides")
-		return snapshot.Package{Name: st.Package, Version: st.Version, Arch: st.Architecture,
-			Depends: f["Depends"], PreDepends: f["Pre-Depends"], Provides: f["Provides"]}
-	}
+	pkg := relationFields
 	var roots, cands []snapshot.Package
 	for _, u := range selected {
 		roots = append(roots, pkg(u.stanza))

@@ -365,10 +365,8 @@ type suiteContents struct {
 
 func (c *suiteContents) list() []snapshot.Package {
 	out := make([]snapshot.Package, 0, len(c.stanza))
-	for k, st := range c.stanza {
-		f := stanzaFields(st.Text, "Depends", "Pre-Depends", "Provides")
-		out = append(out, snapshot.Package{Name: k.Package, Version: k.Version, Arch: k.Architecture,
-			Depends: f["Depends"], PreDepends: f["Pre-Depends"], Provides: f["Provides"]})
+	for _, st := range c.stanza {
+		out = append(out, relationFields(st))
 	}
 	return out
 }
@@ -461,13 +459,13 @@ func indexCompressions(rel *Release) []string {
 	return slices.Sorted(maps.Keys(set))
 }
 
-// stanzaFields extracts fields, continuation lines folded, from a stanza.
-// It runs for every package of a suite on a pick, so it scans the bytes
-// rather than splitting them.
-func stanzaFields(text []byte, names ...string) map[string]string {
-	out := map[string]string{}
-	cur := ""
-	for rest := text; len(rest) > 0; {
+// relationFields is a stanza's package and its Depends, Pre-Depends and
+// Provides, continuation lines folded. It runs for every package of a suite
+// on a pick, so it scans the bytes and allocates only the values.
+func relationFields(st *Stanza) snapshot.Package {
+	p := snapshot.Package{Name: st.Package, Version: st.Version, Arch: st.Architecture}
+	var cur *string
+	for rest := st.Text; len(rest) > 0; {
 		line := rest
 		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
 			line, rest = rest[:i], rest[i+1:]
@@ -478,26 +476,32 @@ func stanzaFields(text []byte, names ...string) map[string]string {
 			continue
 		}
 		if line[0] == ' ' || line[0] == '\t' {
-			if cur != "" {
-				out[cur] += " " + string(bytes.TrimSpace(line))
+			if cur != nil {
+				*cur += " " + string(bytes.TrimSpace(line))
 			}
 			continue
 		}
-		cur = ""
-		colon := bytes.IndexByte(line, ':')
-		if colon < 0 {
+		cur = nil
+		name, value, ok := bytes.Cut(line, []byte(":"))
+		if !ok {
 			continue
 		}
-		for _, n := range names {
-			if len(n) == colon && strings.EqualFold(string(line[:colon]), n) {
-				cur = n
-				out[n] = string(bytes.TrimSpace(line[colon+1:]))
-				break
-			}
+		switch {
+		case bytes.EqualFold(name, fieldDepends):
+			cur = &p.Depends
+		case bytes.EqualFold(name, fieldPreDepends):
+			cur = &p.PreDepends
+		case bytes.EqualFold(name, fieldProvides):
+			cur = &p.Provides
+		default:
+			continue
 		}
+		*cur = string(bytes.TrimSpace(value))
 	}
-	return out
+	return p
 }
+
+var fieldDepends, fieldPreDepends, fieldProvides = []byte("Depends"), []byte("Pre-Depends"), []byte("Provides")
 
 func lockTimeout(d time.Duration) time.Duration {
 	if d == 0 {
