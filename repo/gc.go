@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -240,6 +241,28 @@ func (r *Repo) GC(ctx context.Context, lockTimeout time.Duration, dryRun bool) (
 		for _, o := range leftovers {
 			if err := remove(o, r.st.Delete); err != nil {
 				return err
+			}
+		}
+		// A plain Packages that Release lists but debflow no longer
+		// stores (see stored): an older debflow's copies, by name and by
+		// hash, which nothing updates any more.
+		for _, s := range suites {
+			for _, file := range slices.Sorted(maps.Keys(s.release.Files)) {
+				if stored(s.release, file) {
+					continue
+				}
+				for _, name := range []string{suiteDir(s.name) + file, byHashName(s.name, file, "SHA256", s.release.Files[file].SHA256)} {
+					oi, err := r.st.Stat(ctx, name)
+					if errors.Is(err, fs.ErrNotExist) {
+						continue
+					}
+					if err != nil {
+						return err
+					}
+					if err := remove(ObjectInfo{Name: name, Size: oi.Size}, r.st.Delete); err != nil {
+						return err
+					}
+				}
 			}
 		}
 		objs, err := r.st.List(ctx, "pool/")

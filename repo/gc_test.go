@@ -52,6 +52,47 @@ func TestGCCleansLeftovers(t *testing.T) {
 	}
 }
 
+// TestGCRemovesUnstoredPlainIndexes: the plain Packages an older debflow
+// stored (by name and by hash) next to Packages.gz is listed in Release but
+// no longer stored or updated; gc removes those copies (a dry run only
+// lists them), and the repository still verifies.
+func TestGCRemovesUnstoredPlainIndexes(t *testing.T) {
+	f := newFixture(t)
+	f.mustPublish(repo.PublishOptions{}, f.deb("hello", "1.0", "amd64"))
+	dir := filepath.Join(f.root, "dists/development/main/binary-amd64")
+	plain := testkit.Packages(t, filepath.Join(dir, "Packages"))
+	sum := repo.HashBytes(plain).SHA256
+	named, byHash := filepath.Join(dir, "Packages"), filepath.Join(dir, "by-hash/SHA256", sum)
+	for _, p := range []string{named, byHash} {
+		if _, err := os.Stat(p); err == nil {
+			t.Fatalf("%s is stored", p)
+		}
+		if err := os.WriteFile(p, plain, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{"dists/development/main/binary-amd64/Packages", "dists/development/main/binary-amd64/by-hash/SHA256/" + sum}
+	for _, dry := range []bool{true, false} {
+		res, err := f.repo.GC(context.Background(), repo.DefaultLockTimeout, dry)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range want {
+			if !slices.Contains(res.Removed, w) {
+				t.Errorf("dry run %v: gc did not remove %s (removed %v)", dry, w, res.Removed)
+			}
+		}
+		for _, p := range []string{named, byHash} {
+			if _, err := os.Stat(p); (err == nil) != dry {
+				t.Errorf("dry run %v: %s exists: %v", dry, p, err == nil)
+			}
+		}
+	}
+	if rep := f.verify(); len(rep.Problems) > 0 {
+		t.Fatalf("verify after gc: %v", rep.Problems)
+	}
+}
+
 // TestGCOnFullDisk: the command that frees space works at 100%: taking the
 // lock and collecting write nothing first.
 func TestGCOnFullDisk(t *testing.T) {

@@ -31,7 +31,7 @@ var commandDocs = map[string]struct{ example, tree string }{
 	"gc": {`  # see what would be freed, then free it
   debflow gc --repo /srv/apt --dry-run
   debflow gc --repo /srv/apt`,
-		"Changes in the tree: deletes unlisted pool files and stale temporary files; nothing with --dry-run."},
+		"Changes in the tree: deletes unlisted pool files, stale temporary files, and the plain Packages files an older debflow stored next to Packages.gz; nothing with --dry-run."},
 	"github promote": {`  debflow github promote --snapshot-file stages/production.snapshot --stage-map main=production --repo /srv/apt --key release.key`,
 		"Changes in the tree: as promote: the stage's dists/STAGE and its history."},
 	"github propose": {`  debflow github propose 2025-06-01 --file stages/canary.snapshot --base main --repo /srv/apt`,
