@@ -383,7 +383,7 @@ func (r *Repo) packageCount(ctx context.Context, suite string, rel *Release) (in
 		if !ok || path.Base(file) != "Packages" {
 			continue
 		}
-		idx, err := r.loadIndex(ctx, suite, rel, indexDir(comp, arch))
+		idx, err := r.readIndex(ctx, suite, rel, indexDir(comp, arch), false)
 		if err != nil {
 			return 0, fmt.Errorf("suite %s: index %s: %w", suite, indexDir(comp, arch), err)
 		}

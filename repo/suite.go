@@ -152,6 +152,13 @@ func (r *Repo) index(ctx context.Context, s *suite, component, arch string) (*In
 // pieced Packages.gz is read as far as its headers (see pieces.go);
 // anything else is read whole.
 func (r *Repo) loadIndex(ctx context.Context, suite string, rel *Release, dir string) (*Index, error) {
+	return r.readIndex(ctx, suite, rel, dir, true)
+}
+
+// readIndex is loadIndex; without blocks, a pieced index is read without
+// its Packages.xz, whose blocks only a change reuses (an index read to
+// count or look up, never rendered).
+func (r *Repo) readIndex(ctx context.Context, suite string, rel *Release, dir string, blocks bool) (*Index, error) {
 	name := dir + "/Packages"
 	gz, err := r.readListed(ctx, suite, rel, name+".gz")
 	if err != nil {
@@ -159,8 +166,10 @@ func (r *Repo) loadIndex(ctx context.Context, suite string, rel *Release, dir st
 	}
 	if gz != nil {
 		var xz []byte
-		if xz, err = r.readListed(ctx, suite, rel, name+".xz"); err != nil {
-			return nil, err
+		if blocks {
+			if xz, err = r.readListed(ctx, suite, rel, name+".xz"); err != nil {
+				return nil, err
+			}
 		}
 		idx, err := loadPieces(gz, xz)
 		if err == nil {
@@ -205,11 +214,11 @@ func (r *Repo) indexText(ctx context.Context, suite string, rel *Release, name s
 	}
 	for _, f := range []compress.Format{compress.Gzip, compress.Xz} {
 		data, err := r.readListed(ctx, suite, rel, name+f.Ext())
-		if err != nil || data == nil {
-			if err != nil {
-				return nil, err
-			}
-			continue
+		if err != nil {
+			return nil, err
+		}
+		if data == nil {
+			continue // not listed
 		}
 		zr, err := compress.NewReader(bytes.NewReader(data), f)
 		if err != nil {
@@ -345,33 +354,31 @@ func renderIndexes(s *suite, compressions []string) ([]indexFile, error) {
 		if err != nil {
 			return nil, fmt.Errorf("suite %s: index %s: %w", s.name, dir, err)
 		}
+		// The whole plain text is needed only where something is not
+		// pieced: the plain file itself (no gz), or another format.
+		_, pieced := ri.files[compress.Gzip]
 		var plain []byte
-		text := func() ([]byte, error) {
-			if plain == nil {
-				plain, err = ri.plain()
+		if !pieced || slices.ContainsFunc(formats, func(f compress.Format) bool { _, ok := ri.files[f]; return !ok }) {
+			if plain, err = ri.plain(); err != nil {
+				return nil, fmt.Errorf("suite %s: index %s: %w", s.name, dir, err)
 			}
-			return plain, err
 		}
 		pf := indexFile{name: dir + "/Packages", hash: ri.plainSum}
-		if _, gz := ri.files[compress.Gzip]; gz {
+		if pieced {
 			pf.unstored, pf.dropNamed = true, idx.plainStored
-		} else if pf.data, err = text(); err != nil {
-			return nil, fmt.Errorf("suite %s: index %s: %w", s.name, dir, err)
+		} else {
+			pf.data = plain
 		}
 		out = append(out, pf)
 		for _, f := range formats {
 			data, ok := ri.files[f]
 			if !ok {
-				text, err := text()
-				if err != nil {
-					return nil, fmt.Errorf("suite %s: index %s: %w", s.name, dir, err)
-				}
 				var buf bytes.Buffer
 				w, err := compress.NewWriter(&buf, f)
 				if err != nil {
 					return nil, err
 				}
-				if _, err := w.Write(text); err != nil {
+				if _, err := w.Write(plain); err != nil {
 					return nil, err
 				}
 				if err := w.Close(); err != nil {
