@@ -111,35 +111,29 @@ func (p *piece) text() ([]byte, error) {
 	return p.raw, nil
 }
 
-// plainTo appends the piece's part of the plain file: every stanza is
-// followed by a blank line, the last one of the file too, as in Debian's
-// own indexes (debootstrap takes a stanza only at the blank line after
-// it). So a piece's text does not depend on where the piece stands.
+// plainTo appends the piece's part of the plain file (see writeTo).
 func (p *piece) plainTo(buf []byte) ([]byte, error) {
-	if p.unparsed {
-		text, err := p.text()
-		return append(buf, text...), err
-	}
-	for _, s := range p.stanzas {
-		buf = append(buf, s.Text...)
-		buf = append(buf, '\n')
-	}
-	return buf, nil
+	b := bytes.NewBuffer(buf)
+	err := p.writeTo(b)
+	return b.Bytes(), err
 }
 
 var newline = []byte{'\n'}
 
-// hashTo writes the piece's part of the plain file to h, without
-// copying it.
-func (p *piece) hashTo(h io.Writer) error {
+// writeTo writes the piece's part of the plain file to w (a hash, or a
+// buffer): every stanza is followed by a blank line, the last one of the
+// file too, as in Debian's own indexes (debootstrap takes a stanza only at
+// the blank line after it). So a piece's text does not depend on where the
+// piece stands.
+func (p *piece) writeTo(w io.Writer) error {
 	if p.unparsed {
 		text, err := p.text()
-		h.Write(text)
+		w.Write(text)
 		return err
 	}
 	for _, s := range p.stanzas {
-		h.Write(s.Text)
-		h.Write(newline)
+		w.Write(s.Text)
+		w.Write(newline)
 	}
 	return nil
 }
@@ -667,7 +661,7 @@ func (x *Index) render(formats []compress.Format) (*renderedIndex, error) {
 				return nil, err
 			}
 			h.Write(plains[i])
-		} else if err := p.hashTo(h); err != nil { // a piece that only moved
+		} else if err := p.writeTo(h); err != nil { // a piece that only moved
 			return nil, err
 		}
 		switch {
