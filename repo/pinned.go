@@ -92,7 +92,7 @@ func (r *Repo) pinnedAmong(ctx context.Context, names []string) (map[string]bool
 		why = perr.Error()
 	}
 	fmt.Fprintf(r.log, "rebuilding %s from the snapshot records: %s\n", pinnedName, why)
-	return r.repin(ctx)
+	return r.rebuildPinned(ctx, records)
 }
 
 // addPinned adds the pool files of the named snapshots to set (records of
@@ -160,6 +160,11 @@ func (r *Repo) repin(ctx context.Context) (map[string]bool, error) {
 	if err != nil {
 		return nil, err
 	}
+	return r.rebuildPinned(ctx, records)
+}
+
+// rebuildPinned makes the pinned list of the snapshot records anew.
+func (r *Repo) rebuildPinned(ctx context.Context, records []string) (map[string]bool, error) {
 	set := map[string]bool{}
 	if err := r.addPinned(ctx, set, records); err != nil {
 		return nil, err
