@@ -143,6 +143,8 @@ func manPage(b *bytes.Buffer, c *cobra.Command, version, date string) {
 	b.WriteString(".TP\n.B DEBFLOW_KEY\nthe armored secret key, when \\-\\-key is not given\n")
 	b.WriteString(".TP\n.B DEBFLOW_KEY_FILE\na file holding the secret key (a CI file variable), when \\-\\-key and DEBFLOW_KEY are not given\n")
 	b.WriteString(".TP\n.B DEBFLOW_KEY_PASSPHRASE\nthe secret key's passphrase\n")
+	b.WriteString(".TP\n.B DEBFLOW_S3_STATS\n1: print the requests and bytes sent to S3 after the command; 2: also each request\n")
+	b.WriteString(".TP\n.B DEBFLOW_CPUPROFILE, DEBFLOW_MEMPROFILE\nwrite a CPU or heap profile of the command to this file (go tool pprof)\n")
 	var also []string
 	if p := c.Parent(); p != nil {
 		also = append(also, fmt.Sprintf("\\fB%s\\fP(1)", roffEscape(manName(p))))
