@@ -203,13 +203,11 @@ func (r *Repo) UpdateMirror(ctx context.Context, name string, opts MirrorUpdateO
 						idx.Put(st)
 					}
 				}
+				// A mirror's index is always written whole, sorted: the
+				// Release's hash of the plain text says whether it changed.
 				dir := indexDir(comp, arch)
-				cur, err := r.index(ctx, s, comp, arch)
-				if err != nil {
-					return err
-				}
-				_, listed := s.release.Files[dir+"/Packages"]
-				if !listed || !bytes.Equal(cur.Bytes(), idx.Bytes()) {
+				cur, listed := s.release.Files[dir+"/Packages"]
+				if sum := hashSHA256(idx.Bytes()); !listed || sum.SHA256 != cur.SHA256 || sum.Size != cur.Size {
 					s.indexes[dir] = idx
 					s.changed[dir] = true
 				}
