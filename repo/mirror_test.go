@@ -293,10 +293,16 @@ func TestMirror(t *testing.T) {
 			t.Errorf("tampered %s: the tree changed", tc.name)
 		}
 	}
+	contrib := filepath.Join(f.root, "dists/upstream/contrib/binary-amd64/Packages.gz")
+	contribBefore, _ := os.Stat(contrib)
 	up.resetCount()
 	res, err = f.updateMirror("upstream")
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Only main changed upstream: contrib's index is not written again.
+	if contribAfter, err := os.Stat(contrib); err != nil || contribBefore == nil || !os.SameFile(contribBefore, contribAfter) {
+		t.Errorf("an update that changed only main wrote contrib's index again (%v)", err)
 	}
 	if res.Downloaded != 1 {
 		t.Errorf("update after hello 2.1: downloaded %d, want only hello 2.1", res.Downloaded)
