@@ -47,10 +47,14 @@ type Index struct {
 	at     map[Key]*piece
 	added  map[Key]*Stanza
 	// lazy says some pieces are not parsed yet: a lookup parses only the
-	// pieces that mention the package, so that a CI step does not parse
-	// the suite. err is the first parse error met on the way.
+	// pieces that hold the package, so that a publish does not parse the
+	// suite. lookups counts the lookups that had to search pieces without
+	// a filter (written by an older debflow); scratch is where a piece
+	// whose filter answers "maybe" is decompressed to be searched. err is
+	// the first parse error met on the way.
 	lazy    bool
 	lookups int
+	scratch []byte
 	err     error
 	// plainStored says the plain Packages this index was read from is
 	// stored (an older debflow's layout): its named copy goes at the

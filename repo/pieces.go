@@ -14,6 +14,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"sync"
 
 	"github.com/debflow/debflow/internal/compress"
 	"github.com/klauspost/compress/flate"
@@ -102,7 +103,7 @@ type piece struct {
 // the first time.
 func (p *piece) text() ([]byte, error) {
 	if p.raw == nil && p.plainLen > 0 {
-		raw, err := inflateMember(p.gz, p.plainLen)
+		raw, err := inflateMember(nil, p.gz, p.plainLen)
 		if err != nil {
 			return nil, err
 		}
@@ -183,10 +184,10 @@ func summarize(stanzas []*Stanza) pieceSummary {
 // metadata in its extra field. The output depends only on the input.
 func gzipMember(plain []byte, xzUnpadded int64, state []byte, sum pieceSummary) ([]byte, error) {
 	var body bytes.Buffer
-	fw, err := flate.NewWriter(&body, 7)
-	if err != nil {
-		return nil, err
-	}
+	body.Grow(len(plain)/3 + 64)
+	fw := flateWriters.Get().(*flate.Writer)
+	defer flateWriters.Put(fw)
+	fw.Reset(&body)
 	if _, err := fw.Write(plain); err != nil {
 		return nil, err
 	}
@@ -286,28 +287,50 @@ func splitGzip(gz []byte) ([]pieceMeta, error) {
 	return out, nil
 }
 
-// inflateMember decompresses a member written by gzipMember and checks
-// its CRC and size.
-func inflateMember(member []byte, plainLen int) ([]byte, error) {
+// inflateMember decompresses a member written by gzipMember, appending
+// its text to dst, and checks its CRC and size.
+func inflateMember(dst, member []byte, plainLen int) ([]byte, error) {
 	ms, err := splitGzip(member)
 	if err != nil || len(ms) != 1 {
 		return nil, fmt.Errorf("index piece: not a gzip member of debflow's")
 	}
-	out := make([]byte, plainLen)
-	fr := flate.NewReader(bytes.NewReader(ms[0].body))
-	defer fr.Close()
+	dst = slices.Grow(dst, plainLen)
+	out := dst[len(dst) : len(dst)+plainLen]
+	fr := flateReaders.Get().(io.ReadCloser)
+	defer flateReaders.Put(fr)
+	if err := fr.(flate.Resetter).Reset(bytes.NewReader(ms[0].body), nil); err != nil {
+		return nil, fmt.Errorf("index piece: %w", err)
+	}
 	if _, err := io.ReadFull(fr, out); err != nil {
 		return nil, fmt.Errorf("index piece: %w", err)
 	}
-	if n, _ := fr.Read(make([]byte, 1)); n != 0 {
+	var one [1]byte
+	if n, _ := fr.Read(one[:]); n != 0 {
 		return nil, fmt.Errorf("index piece: longer than its header says")
 	}
 	trailer := member[len(member)-8:]
 	if crc32.ChecksumIEEE(out) != binary.LittleEndian.Uint32(trailer) || uint32(plainLen) != binary.LittleEndian.Uint32(trailer[4:]) {
 		return nil, fmt.Errorf("index piece: its CRC or size does not match its data")
 	}
-	return out, nil
+	return dst[:len(dst)+plainLen], nil
 }
+
+// Deflate readers and writers are reused: a publish decompresses and
+// compresses many pieces, and each new one allocates its tables (about
+// 1 MB for a writer).
+var (
+	flateReaders = sync.Pool{New: func() any { return flate.NewReader(bytes.NewReader(nil)) }}
+	flateWriters = sync.Pool{New: func() any {
+		fw, err := flate.NewWriter(io.Discard, pieceLevel)
+		if err != nil {
+			panic(err) // pieceLevel is a valid level
+		}
+		return fw
+	}}
+)
+
+// pieceLevel is the deflate level of the pieces.
+const pieceLevel = 7
 
 // Bloom filters of package names: bloomBits bits per name and bloomHashes
 // probes (a false positive rate of about 0.05%, which costs decompressing
@@ -331,10 +354,15 @@ func bloomFilter(names []string) []byte {
 
 // bloomMay says whether a piece with filter f may hold the package name.
 func bloomMay(f []byte, name string) bool {
+	h1, h2 := bloomHash(name)
+	return bloomMayHash(f, h1, h2)
+}
+
+// bloomMayHash is bloomMay for the name's bloomHash.
+func bloomMayHash(f []byte, h1, h2 uint32) bool {
 	if len(f) == 0 {
 		return true
 	}
-	h1, h2 := bloomHash(name)
 	for i := range uint32(bloomHashes) {
 		b := (h1 + i*h2) % uint32(len(f)*8)
 		if f[b/8]&(1<<(b%8)) == 0 {
@@ -445,43 +473,66 @@ func (x *Index) addParsed(p *piece, stanzas []*Stanza, err error) {
 	}
 }
 
-// parseName parses the unparsed pieces that may hold a stanza of the
-// package: those whose filter has the name and whose text mentions it.
+// parseName parses the unparsed pieces that hold a stanza of the package.
+// A piece is searched only when its filter may hold the name; a false
+// positive (about one piece in 2,000) is decompressed into a scratch
+// buffer and forgotten, so that a batch of thousands of new packages holds
+// only the pieces it found names in. Pieces without a filter (version 1)
+// are searched whole; after lazyLookups such lookups the index is parsed
+// once instead.
 func (x *Index) parseName(name string) {
 	if !x.lazy {
 		return
 	}
-	// A batch of many packages parses the index once instead.
-	if x.lookups++; x.lookups > lazyLookups {
-		x.parseAll()
-		return
-	}
 	needle := []byte("Package: " + name + "\n")
+	h1, h2 := bloomHash(name)
+	counted := false
 	for _, p := range x.pieces {
-		if !p.unparsed || !bloomMay(p.filter, name) {
+		if !p.unparsed || !bloomMayHash(p.filter, h1, h2) {
 			continue
 		}
-		text, err := p.text()
-		if err != nil {
-			x.addParsed(p, nil, err)
+		if len(p.filter) == 0 && !counted {
+			counted = true
+			if x.lookups++; x.lookups > lazyLookups {
+				x.parseAll()
+				return
+			}
+		}
+		text := p.raw
+		if text == nil {
+			var err error
+			if x.scratch, err = inflateMember(x.scratch[:0], p.gz, p.plainLen); err != nil {
+				x.addParsed(p, nil, err)
+				continue
+			}
+			text = x.scratch
+		}
+		if !mentions(text, needle) {
 			continue
 		}
-		for off := 0; ; {
-			i := bytes.Index(text[off:], needle)
-			if i < 0 {
-				break
-			}
-			if i += off; i == 0 || text[i-1] == '\n' {
-				x.parsePiece(p)
-				break
-			}
-			off = i + 1
+		if p.raw == nil {
+			p.raw = slices.Clone(text)
 		}
+		x.parsePiece(p)
 	}
 }
 
-// lazyLookups is how many packages are looked up piece by piece before
-// the whole index is parsed.
+// mentions says whether the piece's text has the line needle.
+func mentions(text, needle []byte) bool {
+	for off := 0; ; {
+		i := bytes.Index(text[off:], needle)
+		if i < 0 {
+			return false
+		}
+		if i += off; i == 0 || text[i-1] == '\n' {
+			return true
+		}
+		off = i + 1
+	}
+}
+
+// lazyLookups is how many packages are looked up in pieces without a
+// filter before the whole index is parsed.
 const lazyLookups = 64
 
 // parseAll parses every piece, decompressing and parsing them on every
@@ -640,14 +691,14 @@ func (x *Index) render(formats []compress.Format) (*renderedIndex, error) {
 		if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(last.state); err != nil {
 			return nil, fmt.Errorf("index piece state: %w", err)
 		}
-		text, err := last.plainTo(nil)
-		if err != nil {
+		if err := last.writeTo(h); err != nil {
 			return nil, err
 		}
-		h.Write(text)
 	}
+	// The hash runs through the pieces in order; the pieces to compress
+	// are laid out again in the parallel jobs, one at a time per core, so
+	// that a large first publish never holds its whole plain text.
 	var jobs []int
-	plains := make([][]byte, len(pieces))
 	for i := first; i < len(pieces); i++ {
 		p := pieces[i]
 		st, err := h.(encoding.BinaryMarshaler).MarshalBinary()
@@ -656,12 +707,7 @@ func (x *Index) render(formats []compress.Format) (*renderedIndex, error) {
 		}
 		moved := !bytes.Equal(st, p.state)
 		p.state = st
-		if recompress[p] {
-			if plains[i], err = p.plainTo(nil); err != nil {
-				return nil, err
-			}
-			h.Write(plains[i])
-		} else if err := p.writeTo(h); err != nil { // a piece that only moved
+		if err := p.writeTo(h); err != nil {
 			return nil, err
 		}
 		switch {
@@ -679,20 +725,22 @@ func (x *Index) render(formats []compress.Format) (*renderedIndex, error) {
 	}
 	sum := h.Sum(nil)
 	err := parallel(len(jobs), func(j int) error {
-		i := jobs[j]
-		p := pieces[i]
+		p := pieces[jobs[j]]
+		plain, err := p.plainTo(make([]byte, 0, p.plainSize()))
+		if err != nil {
+			return err
+		}
 		p.gz, p.xz, p.xzInfo, p.hasXz = nil, nil, compress.XzBlockInfo{}, false
 		if want[compress.Xz] {
 			p.hasXz = true
-			if len(plains[i]) > 0 { // an empty piece has no block
-				var err error
-				if p.xz, p.xzInfo, err = compress.XzBlock(plains[i]); err != nil {
+			if len(plain) > 0 { // an empty piece has no block
+				if p.xz, p.xzInfo, err = compress.XzBlock(plain); err != nil {
 					return err
 				}
 			}
 		}
 		if want[compress.Gzip] {
-			gz, err := gzipMember(plains[i], p.xzInfo.Unpadded, p.state, summarize(p.stanzas))
+			gz, err := gzipMember(plain, p.xzInfo.Unpadded, p.state, summarize(p.stanzas))
 			if err != nil {
 				return err
 			}

@@ -132,9 +132,11 @@ func TestPiecesLegacyIndex(t *testing.T) {
 	}
 }
 
-// TestPiecesBatchLookups: a lookup scans the unparsed text, so a batch of
-// many lookups parses the index once instead of scanning it each time (a
-// 25,000-package batch into a large suite was quadratic).
+// TestPiecesBatchLookups: a batch of many lookups of new packages (a
+// 25,000-package publish into a large suite) neither parses the index nor
+// keeps what it decompressed when the pieces have name filters; pieces
+// without a filter (version 1), which each lookup would search whole, are
+// parsed once instead.
 func TestPiecesBatchLookups(t *testing.T) {
 	defer SetPieceTarget(2000)()
 	idx := NewIndex()
@@ -152,14 +154,37 @@ func TestPiecesBatchLookups(t *testing.T) {
 	if loaded.Get(benchStanza(t, 7).Key()) == nil || !loaded.lazy {
 		t.Fatal("one lookup: want the stanza, and the index still lazy")
 	}
-	for i := range lazyLookups + 1 {
-		loaded.Get(benchStanza(t, 1000+i).Key())
+	for i := range 4 * lazyLookups {
+		if loaded.Get(benchStanza(t, 1000+i).Key()) != nil {
+			t.Fatalf("found pkg%05d, which is not there", 1000+i)
+		}
 	}
-	if loaded.lazy {
-		t.Fatal("after many lookups the index is still scanned per lookup")
+	held := 0
+	for _, p := range loaded.pieces {
+		if p.raw != nil || !p.unparsed {
+			held++
+		}
+	}
+	if !loaded.lazy || held != 1 || len(loaded.pieces) < 10 {
+		t.Fatalf("after %d lookups of new packages: lazy %v, %d of %d pieces decompressed or parsed; want lazy, 1 (pkg00007's)",
+			4*lazyLookups, loaded.lazy, held, len(loaded.pieces))
 	}
 	if loaded.Len() != 100 {
 		t.Fatalf("Len %d", loaded.Len())
+	}
+
+	v1, err := loadPieces(version1Gzip(t, 3), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range lazyLookups + 1 {
+		v1.Get(benchStanza(t, 1000+i).Key())
+	}
+	if v1.lazy {
+		t.Fatal("version 1 pieces: after many lookups the index is still searched per lookup")
+	}
+	if v1.Len() != 3 {
+		t.Fatalf("version 1 pieces: Len %d", v1.Len())
 	}
 }
 
@@ -219,9 +244,35 @@ func TestPiecesFilterLookup(t *testing.T) {
 // decompress any piece, and the next render writes every piece again in
 // the current format.
 func TestPiecesVersion1(t *testing.T) {
+	gz := version1Gzip(t, 3)
+	idx, err := loadPieces(gz, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if idx.Get(benchStanza(t, 1).Key()) == nil {
+		t.Fatal("a version 1 piece: lookup failed")
+	}
+	ri, err := idx.render([]compress.Format{compress.Gzip})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := splitGzip(ri.files[compress.Gzip])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range ms {
+		if m.version != pieceVersion || m.count != 1 || len(m.filter) == 0 {
+			t.Errorf("piece %d after a render: version %d, count %d, filter %d bytes", i, m.version, m.count, len(m.filter))
+		}
+	}
+}
+
+// version1Gzip is a Packages.gz of n stanzas (benchStanza 0..n-1) in
+// version 1 pieces, one stanza each, as an earlier debflow wrote them.
+func version1Gzip(t *testing.T, n int) []byte {
 	var gz []byte
 	h := sha256.New()
-	for i := range 3 {
+	for i := range n {
 		st := benchStanza(t, i)
 		plain := append(slices.Clone(st.Text), '\n')
 		state, _ := h.(encoding.BinaryMarshaler).MarshalBinary()
@@ -243,24 +294,5 @@ func TestPiecesVersion1(t *testing.T) {
 		m = binary.LittleEndian.AppendUint32(m, crc32.ChecksumIEEE(plain))
 		gz = append(gz, binary.LittleEndian.AppendUint32(m, uint32(len(plain)))...)
 	}
-	idx, err := loadPieces(gz, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if idx.Get(benchStanza(t, 1).Key()) == nil {
-		t.Fatal("a version 1 piece: lookup failed")
-	}
-	ri, err := idx.render([]compress.Format{compress.Gzip})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ms, err := splitGzip(ri.files[compress.Gzip])
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, m := range ms {
-		if m.version != pieceVersion || m.count != 1 || len(m.filter) == 0 {
-			t.Errorf("piece %d after a render: version %d, count %d, filter %d bytes", i, m.version, m.count, len(m.filter))
-		}
-	}
+	return gz
 }

@@ -58,6 +58,13 @@ const (
 // per-process POSIX locks.
 type FS struct {
 	root string // absolute
+
+	// While this FS holds the lock, no other debflow changes the tree
+	// (every writer takes the lock first), and the root stays open for
+	// every operation instead of being opened for each: a publish of
+	// thousands of packages makes a few operations per package.
+	mu     sync.Mutex
+	locked *os.Root
 }
 
 // NewFS returns the storage of the repository in directory root. root need
@@ -81,11 +88,11 @@ func (f *FS) Get(ctx context.Context, name string) (io.ReadCloser, error) {
 	if err := f.checkName(name); err != nil {
 		return nil, err
 	}
-	r, err := os.OpenRoot(f.root)
+	r, done, err := f.open(false)
 	if err != nil {
 		return nil, lookupError("get", name, err)
 	}
-	defer r.Close()
+	defer done()
 	file, err := r.Open(name)
 	if err != nil {
 		return nil, lookupError("get", name, err)
@@ -106,11 +113,11 @@ func (f *FS) Stat(ctx context.Context, name string) (ObjectInfo, error) {
 	if err := f.checkName(name); err != nil {
 		return ObjectInfo{}, err
 	}
-	r, err := os.OpenRoot(f.root)
+	r, done, err := f.open(false)
 	if err != nil {
 		return ObjectInfo{}, lookupError("stat", name, err)
 	}
-	defer r.Close()
+	defer done()
 	fi, err := r.Stat(name)
 	if err == nil && !fi.Mode().IsRegular() {
 		err = errNotObject
@@ -135,11 +142,11 @@ func (f *FS) Delete(ctx context.Context, name string) error {
 }
 
 func (f *FS) remove(name string) error {
-	r, err := os.OpenRoot(f.root)
+	r, done, err := f.open(false)
 	if err != nil {
 		return err
 	}
-	defer r.Close()
+	defer done()
 	fi, err := r.Lstat(name)
 	if err != nil || fi.IsDir() {
 		return err
@@ -159,34 +166,43 @@ func (f *FS) remove(name string) error {
 
 // Put implements Storage.
 func (f *FS) Put(ctx context.Context, name string, src io.Reader) error {
+	_, err := f.put(ctx, name, src)
+	return err
+}
+
+// PutStat stores an object and says what the file system then holds at
+// name: the size of the file it wrote, from the open file, without looking
+// the name up again.
+func (f *FS) PutStat(ctx context.Context, name string, src io.Reader) (ObjectInfo, error) {
+	return f.put(ctx, name, src)
+}
+
+func (f *FS) put(ctx context.Context, name string, src io.Reader) (ObjectInfo, error) {
 	if err := f.checkName(name); err != nil {
-		return err
+		return ObjectInfo{}, err
 	}
-	r, err := f.openRootCreate()
+	r, done, err := f.open(true)
 	if err != nil {
-		return fsError("put", name, err)
+		return ObjectInfo{}, fsError("put", name, err)
 	}
-	defer r.Close()
-	dir := path.Dir(name)
-	if err := mkdirs(r, dir); err != nil {
-		return fsError("put", name, err)
-	}
+	defer done()
 	// The file's directory is opened once: every call on a root walks
 	// the whole path, and a put makes several.
-	d, err := r.OpenRoot(dir)
+	d, err := openDirCreate(r, path.Dir(name))
 	if err != nil {
-		return fsError("put", name, err)
+		return ObjectInfo{}, fsError("put", name, err)
 	}
 	defer d.Close()
 	tmp, base := fsTempPrefix+rand.Text(), path.Base(name)
-	if err := writeFile(ctx, d, tmp, src); err != nil {
-		return fsError("put", name, err)
+	fi, err := writeFile(ctx, d, tmp, src)
+	if err != nil {
+		return ObjectInfo{}, fsError("put", name, err)
 	}
 	if err := d.Rename(tmp, base); err != nil {
 		d.Remove(tmp)
-		return fsError("put", name, err)
+		return ObjectInfo{}, fsError("put", name, err)
 	}
-	return nil
+	return ObjectInfo{Name: name, Size: fi.Size(), ModTime: fi.ModTime()}, nil
 }
 
 // Copy implements Storage with a hard link when it can: index files are
@@ -200,11 +216,11 @@ func (f *FS) Copy(ctx context.Context, src, dst string) error {
 	if err := f.checkName(dst); err != nil {
 		return err
 	}
-	r, err := f.openRootCreate()
+	r, done, err := f.open(true)
 	if err != nil {
 		return fsError("copy", dst, err)
 	}
-	defer r.Close()
+	defer done()
 	dir := path.Dir(dst)
 	if err := mkdirs(r, dir); err != nil {
 		return fsError("copy", dst, err)
@@ -261,14 +277,14 @@ func (f *FS) List(ctx context.Context, prefix string) ([]ObjectInfo, error) {
 	if err := validPrefix(prefix); err != nil {
 		return nil, err
 	}
-	r, err := os.OpenRoot(f.root)
+	r, done, err := f.open(false)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("repo: list %q: %w", prefix, err)
 	}
-	defer r.Close()
+	defer done()
 	// Walk the deepest directory that the prefix names, then filter:
 	// "dists/dev" walks "dists" and keeps "dists/development/...".
 	start := "."
@@ -399,10 +415,24 @@ func (f *FS) Lock(ctx context.Context, holder string, waiting func(holder string
 	}
 	// On a full disk the lock is held all the same, without a description
 	// (waiters see an unknown holder): gc must be able to free space.
+	root, err := os.OpenRoot(f.root)
+	if err != nil {
+		file.Close() // releases the lock
+		return nil, fmt.Errorf("repo: lock: opening the root: %w", err)
+	}
+	f.mu.Lock()
+	f.locked = root
+	f.mu.Unlock()
 	var once sync.Once
 	var unlockErr error
 	return func() error {
 		once.Do(func() {
+			f.mu.Lock()
+			if f.locked == root {
+				f.locked = nil
+			}
+			f.mu.Unlock()
+			root.Close()
 			unlockErr = errors.Join(file.Truncate(0), syscall.Flock(int(file.Fd()), syscall.LOCK_UN), file.Close())
 			if unlockErr != nil {
 				unlockErr = fmt.Errorf("repo: unlock %s: %w", fsLockName, unlockErr)
@@ -459,6 +489,27 @@ func (f *FS) checkName(name string) error {
 	return nil
 }
 
+// open returns the root, open, and what to call when done with it: the
+// root held open while this FS holds the lock, else a root opened for the
+// caller (created first when create is set and it does not exist).
+func (f *FS) open(create bool) (r *os.Root, done func(), err error) {
+	f.mu.Lock()
+	r = f.locked
+	f.mu.Unlock()
+	if r != nil {
+		return r, func() {}, nil
+	}
+	if create {
+		r, err = f.openRootCreate()
+	} else {
+		r, err = os.OpenRoot(f.root)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return r, func() { r.Close() }, nil
+}
+
 // openRootCreate opens the root, creating it first if needed.
 func (f *FS) openRootCreate() (*os.Root, error) {
 	r, err := os.OpenRoot(f.root)
@@ -474,37 +525,62 @@ func (f *FS) openRootCreate() (*os.Root, error) {
 	return os.OpenRoot(f.root)
 }
 
-// mkdirs creates dir and its parents, mode 0755, and flushes the parent of
-// each directory it creates.
+// mkdirs creates dir and its parents, mode 0755.
 func mkdirs(r *os.Root, dir string) error {
-	if dir == "." || dir == "/" { // "/" only for an invalid name
-		return nil
+	d, err := openDirCreate(r, dir)
+	if err == nil {
+		d.Close()
 	}
-	// Mkdir first: most directories exist, or only their last level is
-	// missing (a new package's pool directory), and each call on the root
-	// walks the whole path.
-	err := r.Mkdir(dir, 0o755)
-	if errors.Is(err, fs.ErrNotExist) {
-		if err := mkdirs(r, path.Dir(dir)); err != nil {
-			return err
-		}
-		err = r.Mkdir(dir, 0o755)
-	}
-	if err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return nil // there already, or a file: what follows fails then
-		}
-		return err
-	}
-	return r.Chmod(dir, 0o755)
+	return err
 }
 
-// writeFile writes src to the new file name, 0644 (Sync flushes it). It
-// leaves no file behind when it fails.
-func writeFile(ctx context.Context, r *os.Root, name string, src io.Reader) (err error) {
+// openDirCreate opens the directory dir of r, creating it and its missing
+// parents, mode 0755 whatever the umask. Most directories exist, or only
+// their last level is missing (a new package's pool directory), and every
+// call on a root walks the whole path: the parent is opened once, and the
+// last level made and opened from it.
+func openDirCreate(r *os.Root, dir string) (*os.Root, error) {
+	if dir == "." || dir == "/" { // "/" only for an invalid name
+		return r.OpenRoot(".")
+	}
+	parent := path.Dir(dir)
+	p, err := r.OpenRoot(parent)
+	if errors.Is(err, fs.ErrNotExist) {
+		p, err = openDirCreate(r, parent)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer p.Close()
+	base := path.Base(dir)
+	err = p.Mkdir(base, 0o755)
+	if err != nil && !errors.Is(err, fs.ErrExist) {
+		return nil, err
+	}
+	made := err == nil
+	d, err := p.OpenRoot(base) // fails if base is a file
+	if err != nil || !made {
+		return d, err
+	}
+	// The umask may have taken bits off the new directory's mode.
+	fi, err := d.Stat(".")
+	if err == nil && fi.Mode().Perm() != 0o755 {
+		err = p.Chmod(base, 0o755)
+	}
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// writeFile writes src to the new file name, 0644 (Sync flushes it), and
+// returns what the written file holds. It leaves no file behind when it
+// fails.
+func writeFile(ctx context.Context, r *os.Root, name string, src io.Reader) (fi fs.FileInfo, err error) {
 	file, err := r.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer func() {
 		if err != nil {
@@ -518,12 +594,15 @@ func writeFile(ctx context.Context, r *os.Root, name string, src io.Reader) (err
 	_, err = io.CopyBuffer(struct{ io.Writer }{file}, ctxio.Reader(ctx, src), *buf)
 	copyBufs.Put(buf)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := file.Chmod(0o644); err != nil {
-		return err
+		return nil, err
 	}
-	return file.Close()
+	if fi, err = file.Stat(); err != nil {
+		return nil, err
+	}
+	return fi, file.Close()
 }
 
 // copyBufs are writeFile's copy buffers: a publish writes thousands of
@@ -554,14 +633,14 @@ func lookupError(op, name string, err error) error {
 // Temporaries lists the temporary files of killed writers (".tmp-*")
 // older than age, for gc: List never shows them.
 func (f *FS) Temporaries(ctx context.Context, age time.Duration) ([]ObjectInfo, error) {
-	r, err := os.OpenRoot(f.root)
+	r, done, err := f.open(false)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("repo: list temporary files: %w", err)
 	}
-	defer r.Close()
+	defer done()
 	var objs []ObjectInfo
 	err = fs.WalkDir(r.FS(), ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -594,11 +673,11 @@ func (f *FS) RemoveTemporary(ctx context.Context, name string) error {
 	if err := ValidName(name); err != nil || !strings.HasPrefix(path.Base(name), fsTempPrefix) {
 		return badName(name, "not a temporary file")
 	}
-	r, err := os.OpenRoot(f.root)
+	r, done, err := f.open(false)
 	if err != nil {
 		return fsError("remove", name, err)
 	}
-	defer r.Close()
+	defer done()
 	if err := r.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fsError("remove", name, err)
 	}

@@ -24,7 +24,7 @@ type Info struct {
 	Control                        debian.Paragraph // the package's control stanza, validated
 	Package, Version, Architecture string
 	Size                           int64
-	MD5, SHA1, SHA256, SHA512      string // lower-case hex of the whole file
+	MD5, SHA256                    string // lower-case hex of the whole file: the sums a Packages stanza lists
 	Signed                         bool   // has a _gpgorigin member
 }
 
@@ -102,14 +102,14 @@ func Inspect(r io.Reader, lim Limits) (*Info, error) {
 		return nil, err
 	}
 	info.Size = h.size
-	info.MD5, info.SHA1, info.SHA256, info.SHA512 = h.sums()
+	info.MD5, info.SHA256 = h.sums()
 	return info, nil
 }
 
 // Check makes the checks of Inspect, with the same errors, but computes no
 // digests: for a caller that only needs to know whether publish would take
 // the package, such as debflow build checking what it has just written (the
-// four digests cost more than decompressing the data member). Like
+// digests cost more than decompressing the data member). Like
 // Inspect, it reads r to the end.
 func Check(r io.Reader, lim Limits) error {
 	_, err := inspect(r, lim, nil)

@@ -91,16 +91,19 @@
 //
 // # Hashes
 //
-// The size and the MD5, SHA-1, SHA-256 and SHA-512 digests describe the exact
+// The size and the MD5 and SHA-256 digests (what a Packages stanza lists;
+// Debian's archive lists no SHA-1 or SHA-512 there) describe the exact
 // bytes read, in the same single pass as the checks: Inspect reads its
 // input once, through a tee under the ar reader, and drains what is left at
-// the end. The four digests together cost more than zstd decompression, so
-// each runs on a goroutine of its own, beside the decompression: with a few
-// cores, inspecting a large package takes about as long as decompressing
-// it. Check makes the same checks without the digests, for a caller that
-// has no use for them (debflow build, checking what it wrote). An error from the reader itself (a failing disk, a broken connection)
-// is returned as it is, without ErrInvalid: it says nothing about the
-// package, and the upload can be retried.
+// the end. A package larger than one chunk (256 KiB) has each digest run on
+// a goroutine of its own, beside the decompression: with a few cores,
+// inspecting a large package takes about as long as decompressing it; a
+// smaller one is hashed at its end, without goroutines. Check makes the
+// same checks without the digests, for a caller that has no use for them
+// (debflow build, checking what it wrote). An error from the reader itself
+// (a failing disk, a broken connection) is returned as it is, without
+// ErrInvalid: it says nothing about the package, and the upload can be
+// retried.
 //
 // Signatures are not verified here: Info.Signed only reports whether a
 // _gpgorigin member is present.

@@ -2,9 +2,7 @@ package debfile
 
 import (
 	"crypto/md5"
-	"crypto/sha1"
 	"crypto/sha256"
-	"crypto/sha512"
 	"encoding/hex"
 	"hash"
 	"sync"
@@ -18,20 +16,25 @@ const (
 	hashChunks    = 8
 )
 
-// hasher counts and digests everything written to it. Each digest runs on
-// a goroutine of its own, fed with chunks of the input, so that hashing
-// overlaps with reading and decompressing instead of adding to them: the
-// four digests together cost more than zstd decompression. Every goroutine
-// sees the same chunks in the same order, so the digests do not depend on
-// scheduling.
+// hasher counts and digests everything written to it: MD5 and SHA-256, the
+// sums a Packages stanza lists (Debian's archive lists no others, and apt
+// checks the strongest).
+//
+// A package that fits in one chunk (most of a publish's thousands) is
+// hashed when it ends, on the caller's goroutine. A larger one starts a
+// goroutine per digest, fed with chunks of the input, so that hashing
+// overlaps with reading and decompressing instead of adding to them. Every
+// goroutine sees the same chunks in the same order, so the digests do not
+// depend on scheduling.
 type hasher struct {
 	size    int64
-	digests [4]hash.Hash // MD5, SHA-1, SHA-256, SHA-512
-	work    [4]chan *hashChunk
+	digests [2]hash.Hash // MD5, SHA-256
+	work    [2]chan *hashChunk
 	free    chan *hashChunk
 	made    int
 	cur     *hashChunk
 	wg      sync.WaitGroup
+	started bool // the digest goroutines run
 	stopped bool
 }
 
@@ -41,10 +44,13 @@ type hashChunk struct {
 }
 
 func newHasher() *hasher {
-	h := &hasher{
-		digests: [4]hash.Hash{md5.New(), sha1.New(), sha256.New(), sha512.New()},
-		free:    make(chan *hashChunk, hashChunks),
-	}
+	return &hasher{digests: [2]hash.Hash{md5.New(), sha256.New()}}
+}
+
+// start starts the digest goroutines, for an input larger than a chunk.
+func (h *hasher) start() {
+	h.started = true
+	h.free = make(chan *hashChunk, hashChunks)
 	for i, d := range h.digests {
 		work := make(chan *hashChunk, hashChunks)
 		h.work[i] = work
@@ -59,7 +65,6 @@ func newHasher() *hasher {
 			}
 		}()
 	}
-	return h
 }
 
 // Write copies p into chunks and hands every full chunk to the digests. It
@@ -86,7 +91,7 @@ func (h *hasher) Write(p []byte) (int, error) {
 func (h *hasher) chunk() *hashChunk {
 	var c *hashChunk
 	select {
-	case c = <-h.free:
+	case c = <-h.free: // nil channel before start: never ready
 	default:
 		if h.made < hashChunks {
 			h.made++
@@ -101,6 +106,9 @@ func (h *hasher) chunk() *hashChunk {
 }
 
 func (h *hasher) send() {
+	if !h.started {
+		h.start()
+	}
 	c := h.cur
 	h.cur = nil
 	c.refs.Store(int32(len(h.work)))
@@ -110,12 +118,23 @@ func (h *hasher) send() {
 }
 
 // stop ends the digest goroutines after they have hashed everything
-// written. It may be called more than once.
+// written, or hashes it here when it fits in one chunk. It may be called
+// more than once.
 func (h *hasher) stop() {
 	if h.stopped {
 		return
 	}
 	h.stopped = true
+	if !h.started {
+		if h.cur != nil {
+			for _, d := range h.digests {
+				d.Write(h.cur.buf)
+			}
+			chunkPool.Put(h.cur)
+			h.cur = nil
+		}
+		return
+	}
 	if h.cur != nil && len(h.cur.buf) > 0 {
 		h.send()
 	}
@@ -141,10 +160,10 @@ func (h *hasher) stop() {
 
 var chunkPool = sync.Pool{New: func() any { return &hashChunk{buf: make([]byte, 0, hashChunkSize)} }}
 
-// sums stops the hasher and returns the hex digests: MD5, SHA-1, SHA-256,
-// SHA-512.
-func (h *hasher) sums() (md5Hex, sha1Hex, sha256Hex, sha512Hex string) {
+// sums stops the hasher and returns the hex digests: MD5, SHA-256.
+func (h *hasher) sums() (md5Hex, sha256Hex string) {
 	h.stop()
-	hexSum := func(d hash.Hash) string { return hex.EncodeToString(d.Sum(nil)) }
-	return hexSum(h.digests[0]), hexSum(h.digests[1]), hexSum(h.digests[2]), hexSum(h.digests[3])
+	var buf [sha256.Size]byte
+	hexSum := func(d hash.Hash) string { return hex.EncodeToString(d.Sum(buf[:0])) }
+	return hexSum(h.digests[0]), hexSum(h.digests[1])
 }

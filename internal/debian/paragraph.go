@@ -171,6 +171,11 @@ func ParseParagraphs(data []byte) ([]Paragraph, error) {
 }
 
 func parse(data []byte, max int) ([]Paragraph, error) {
+	// One copy of the text: every single-line value is a substring of it,
+	// and a multi-line value is built once, at its size. A package's
+	// paragraph is held until its index stanza is written (thousands at
+	// once in a large publish), so it is kept compact.
+	text := string(data)
 	var (
 		out []Paragraph
 		cur Paragraph
@@ -189,15 +194,15 @@ func parse(data []byte, max int) ([]Paragraph, error) {
 		}
 		return nil
 	}
-	for n, line := range strings.SplitAfter(string(data), "\n") {
-		lineNo := n + 1
-		if line == "" {
-			continue // after the final newline
-		}
-		if !strings.HasSuffix(line, "\n") {
+	lineNo := 0
+	for rest := text; rest != ""; {
+		lineNo++
+		i := strings.IndexByte(rest, '\n')
+		if i < 0 {
 			return nil, fmt.Errorf("%w: line %d: missing final newline", ErrSyntax, lineNo)
 		}
-		line = strings.TrimSuffix(line, "\n")
+		line := rest[:i]
+		rest = rest[i+1:]
 		if strings.TrimRight(line, " \t") == "" {
 			if err := flush(); err != nil {
 				return nil, fmt.Errorf("line %d: %w", lineNo, err)
@@ -205,26 +210,69 @@ func parse(data []byte, max int) ([]Paragraph, error) {
 			continue
 		}
 		if line[0] == ' ' || line[0] == '\t' {
-			if cur == nil {
-				return nil, fmt.Errorf("%w: line %d: continuation line outside a field", ErrSyntax, lineNo)
-			}
-			cont := strings.TrimRight(line[1:], " \t")
-			if cont == "." {
-				cont = ""
-			}
-			cur[len(cur)-1].Value += "\n" + cont
-			continue
+			return nil, fmt.Errorf("%w: line %d: continuation line outside a field", ErrSyntax, lineNo)
 		}
 		name, value, ok := strings.Cut(line, ":")
 		if !ok {
 			return nil, fmt.Errorf("%w: line %d: no ':' in %q", ErrSyntax, lineNo, truncate(line))
 		}
-		cur = append(cur, Field{Name: name, Value: strings.TrimSpace(value)})
+		if cur == nil {
+			cur = make(Paragraph, 0, countFields(rest)+1)
+		}
+		value = strings.TrimSpace(value)
+		// The field's continuation lines, if any: lines that start with
+		// white space and hold something else (a line of white space only
+		// ends the stanza).
+		cont := 0
+		for cont < len(rest) && (rest[cont] == ' ' || rest[cont] == '\t') {
+			j := strings.IndexByte(rest[cont:], '\n')
+			if j < 0 || strings.TrimRight(rest[cont:cont+j], " \t") == "" {
+				break // the missing newline or the blank line is met below
+			}
+			cont += j + 1
+		}
+		if cont > 0 {
+			var b strings.Builder
+			b.Grow(len(value) + cont)
+			b.WriteString(value)
+			for l := range strings.Lines(rest[:cont]) {
+				lineNo++
+				l = strings.TrimRight(l[1:len(l)-1], " \t")
+				if l == "." {
+					l = ""
+				}
+				b.WriteByte('\n')
+				b.WriteString(l)
+			}
+			value = b.String()
+			rest = rest[cont:]
+		}
+		cur = append(cur, Field{Name: name, Value: value})
 	}
 	if err := flush(); err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// countFields counts the field lines of text up to its first blank line.
+func countFields(text string) int {
+	n := 0
+	for text != "" {
+		i := strings.IndexByte(text, '\n')
+		if i < 0 {
+			i = len(text) - 1
+		}
+		line := text[:i]
+		text = text[i+1:]
+		if strings.TrimRight(line, " \t") == "" {
+			break
+		}
+		if line[0] != ' ' && line[0] != '\t' {
+			n++
+		}
+	}
+	return n
 }
 
 func truncate(s string) string {

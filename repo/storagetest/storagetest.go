@@ -47,6 +47,13 @@ func Run(t *testing.T, newStorage func(t *testing.T) repo.Storage) {
 		{"LockExclusion", testLockExclusion},
 		{"LockWaiting", testLockWaiting},
 		{"LockTimeout", testLockTimeout},
+		{"UnderLock", testUnderLock},
+	}
+	if _, ok := newStorage(t).(putStatter); ok {
+		tests = append(tests, struct {
+			name string
+			test func(*testing.T, repo.Storage)
+		}{"PutStat", testPutStat})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.test(t, newStorage(t)) })
@@ -526,5 +533,63 @@ func testSync(t *testing.T, s repo.Storage) {
 	put(t, s, "a", []byte("x"))
 	if err := s.Sync(t.Context()); err != nil {
 		t.Fatalf("Sync: %v", err)
+	}
+}
+
+// testUnderLock makes every kind of change while the lock is held, and
+// again after it is released: an implementation may keep state while it
+// holds the lock (the file system keeps its root open).
+func testUnderLock(t *testing.T, s repo.Storage) {
+	ctx := t.Context()
+	for round, holder := range []string{"first", "second"} {
+		unlock := lock(t, s, holder)
+		name := "pool/main/h/hello/hello_1." + string(rune('0'+round)) + "_amd64.deb"
+		put(t, s, name, pattern(100, byte(round)))
+		if got := get(t, s, name); !bytes.Equal(got, pattern(100, byte(round))) {
+			t.Errorf("%s: read back %d bytes, not what was written", name, len(got))
+		}
+		if err := s.Copy(ctx, name, "dists/x/"+holder); err != nil {
+			t.Errorf("Copy under the lock: %v", err)
+		}
+		if err := s.Delete(ctx, name); err != nil {
+			t.Errorf("Delete under the lock: %v", err)
+		}
+		wantMissing(t, s, name)
+		if err := unlock(); err != nil {
+			t.Fatal(err)
+		}
+		if got := list(t, s, "dists/"); !slices.Contains(got, "dists/x/"+holder) {
+			t.Errorf("after unlocking, List(dists/) = %q, want dists/x/%s in it", got, holder)
+		}
+	}
+	put(t, s, "after", []byte("x"))
+	if got := get(t, s, "after"); string(got) != "x" {
+		t.Errorf("Put after the lock was released: read back %q", got)
+	}
+}
+
+// putStatter is the optional method the publisher uses to store a pool
+// file and learn its size in one call.
+type putStatter interface {
+	PutStat(ctx context.Context, name string, r io.Reader) (repo.ObjectInfo, error)
+}
+
+// testPutStat checks, for an implementation that has it, that PutStat
+// stores the object and says its size as Stat would.
+func testPutStat(t *testing.T, s repo.Storage) {
+	ps := s.(putStatter)
+	for _, n := range []int{0, 1, 70000} {
+		name := "pool/main/p/putstat/" + strings.Repeat("x", n%7+1)
+		oi, err := ps.PutStat(t.Context(), name, bytes.NewReader(pattern(n, 3)))
+		if err != nil {
+			t.Fatalf("PutStat %d bytes: %v", n, err)
+		}
+		st, err := s.Stat(t.Context(), name)
+		if err != nil || oi.Size != int64(n) || st.Size != oi.Size || oi.Name != name {
+			t.Errorf("PutStat %d bytes = %+v; Stat = %+v, %v", n, oi, st, err)
+		}
+		if got := get(t, s, name); !bytes.Equal(got, pattern(n, 3)) {
+			t.Errorf("PutStat %d bytes: read back %d bytes, not what was written", n, len(got))
+		}
 	}
 }
