@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/debflow/debflow/internal/debian"
 )
@@ -97,6 +98,9 @@ func ParseIndex(data []byte) (*Index, error) {
 
 func parseStanza(text []byte) (*Stanza, error) {
 	s := &Stanza{Text: text}
+	// The five strings are copied out of the text in one allocation:
+	// an index of thousands of stanzas holds them all.
+	var vals [5][]byte // Package, Version, Architecture, Filename, SHA256
 	rest := text
 	for len(rest) > 0 {
 		line := rest
@@ -111,22 +115,32 @@ func parseStanza(text []byte) (*Stanza, error) {
 		}
 		switch string(name) {
 		case "Package":
-			s.Package = string(value)
+			vals[0] = value
 		case "Version":
-			s.Version = string(value)
+			vals[1] = value
 		case "Architecture":
-			s.Architecture = string(value)
+			vals[2] = value
 		case "Filename":
-			s.Filename = string(value)
+			vals[3] = value
 		case "SHA256":
-			s.SHA256 = string(value)
+			vals[4] = value
 		case "Size":
 			n, err := strconv.ParseInt(string(value), 10, 64)
 			if err != nil {
-				return nil, fmt.Errorf("index stanza for %s: bad Size %q", s.Package, value)
+				return nil, fmt.Errorf("index stanza for %s: bad Size %q", vals[0], value)
 			}
 			s.Size = n
 		}
+	}
+	var b strings.Builder
+	b.Grow(len(vals[0]) + len(vals[1]) + len(vals[2]) + len(vals[3]) + len(vals[4]))
+	for _, v := range vals {
+		b.Write(v)
+	}
+	all := b.String()
+	strs := [5]*string{&s.Package, &s.Version, &s.Architecture, &s.Filename, &s.SHA256}
+	for i, v := range vals {
+		*strs[i], all = all[:len(v)], all[len(v):]
 	}
 	if s.Package == "" || s.Version == "" || s.Architecture == "" || s.Filename == "" || s.SHA256 == "" {
 		return nil, fmt.Errorf("index stanza lacks Package, Version, Architecture, Filename or SHA256: %.80q", text)
@@ -149,7 +163,7 @@ func (x *Index) Put(s *Stanza) {
 	k := s.Key()
 	x.parseName(k.Package)
 	if x.pieces != nil {
-		if p := x.at[k]; p != nil {
+		if p := x.pieceOf(k); p != nil {
 			for i, old := range p.stanzas {
 				if old.Key() == k {
 					p.stanzas[i] = s
@@ -180,10 +194,24 @@ func (x *Index) put(s *Stanza) {
 	v[k] = s
 }
 
+// pieceOf returns the parsed piece that holds k, if any, making the map
+// of parsed keys to pieces when a render dropped it.
+func (x *Index) pieceOf(k Key) *piece {
+	if x.at == nil {
+		x.at = map[Key]*piece{}
+		for _, p := range x.pieces {
+			for _, s := range p.stanzas { // none in unparsed pieces
+				x.at[s.Key()] = p
+			}
+		}
+	}
+	return x.at[k]
+}
+
 // Delete removes a stanza.
 func (x *Index) Delete(k Key) {
 	x.parseName(k.Package)
-	if p := x.at[k]; p != nil {
+	if p := x.pieceOf(k); p != nil {
 		p.stanzas = slices.DeleteFunc(p.stanzas, func(s *Stanza) bool { return s.Key() == k })
 		p.dirty = true
 		delete(x.at, k)
@@ -262,17 +290,40 @@ func (x *Index) Bytes() []byte {
 // and the facts only the publisher knows: where it lies and its hashes.
 // Publisher fields go last, as in Debian's own indexes.
 func NewStanza(control debian.Paragraph, filename string, size int64, md5, sha256 string) (*Stanza, error) {
-	p := append(debian.Paragraph(nil), control...)
-	p = append(p,
-		debian.Field{Name: "Filename", Value: filename},
-		debian.Field{Name: "Size", Value: strconv.FormatInt(size, 10)},
-		debian.Field{Name: "MD5sum", Value: md5},
-		debian.Field{Name: "SHA256", Value: sha256},
-	)
+	p := append(slices.Clip(control), publisherTail(filename, size, md5, sha256)...)
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
 	return parseStanza(p.Bytes())
+}
+
+// stanzaOf is NewStanza for the text of a checked package's control
+// paragraph (see Package), which debfile made sure holds no publisher
+// field: the stanza's text is made once, at its size.
+func stanzaOf(control []byte, filename string, size int64, md5, sha256 string) (*Stanza, error) {
+	tail := publisherTail(filename, size, md5, sha256)
+	if err := tail.Validate(); err != nil {
+		return nil, err
+	}
+	text := make([]byte, 0, len(control)+len(tail.Bytes()))
+	return parseStanza(tail.AppendText(append(text, control...)))
+}
+
+// control returns the text of a stanza made by stanzaOf without the
+// publisher's fields: the package's control paragraph.
+func (s *Stanza) control() []byte {
+	i := bytes.Index(s.Text, []byte("\nFilename: "))
+	return slices.Clone(s.Text[:i+1])
+}
+
+// publisherTail is the fields the publisher adds to a package's stanza.
+func publisherTail(filename string, size int64, md5, sha256 string) debian.Paragraph {
+	return debian.Paragraph{
+		{Name: "Filename", Value: filename},
+		{Name: "Size", Value: strconv.FormatInt(size, 10)},
+		{Name: "MD5sum", Value: md5},
+		{Name: "SHA256", Value: sha256},
+	}
 }
 
 // byName returns every stanza of a package, in no particular order.

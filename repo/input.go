@@ -10,6 +10,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -33,12 +34,52 @@ import (
 // store whose SHA-256 is not the checked one fails before the commit point,
 // so the pool can never hold other bytes than the index lists.
 //
+// The control paragraph is kept as the text the package's index stanza
+// starts with (Info.Control is nil), and once Publish has made that stanza,
+// in the stanza alone: a batch of thousands of packages holds each
+// paragraph once, in its smallest form, until the commit.
+//
 // Close releases the file.
 type Package struct {
 	Path string // as given, for messages
 	Info *debfile.Info
 
-	file *os.File // the checked bytes; nil when Path is to be opened again
+	control []byte   // the control paragraph, as its stanza writes it; nil once built
+	built   *Stanza  // the stanza made last, whose text starts with the paragraph
+	file    *os.File // the checked bytes; nil when Path is to be opened again
+}
+
+// newPackage makes a Package of a checked file, keeping the paragraph as
+// text. The identity strings are copied out of the paragraph's, which
+// they would otherwise keep alive.
+func newPackage(path string, info *debfile.Info, f *os.File) Package {
+	p := Package{Path: path, Info: info, control: info.Control.Bytes(), file: f}
+	info.Control = nil
+	info.Package, info.Version, info.Architecture = strings.Clone(info.Package), strings.Clone(info.Version), strings.Clone(info.Architecture)
+	return p
+}
+
+// stanza returns the package's index stanza for the pool file name,
+// making it the first time.
+func (p *Package) stanza(pool string) (*Stanza, error) {
+	if p.built != nil {
+		if p.built.Filename == pool {
+			return p.built, nil
+		}
+		p.control = p.built.control()
+	}
+	var st *Stanza
+	var err error
+	if p.control == nil { // a Package made by hand, with its paragraph in Info
+		st, err = NewStanza(p.Info.Control, pool, p.Info.Size, p.Info.MD5, p.Info.SHA256)
+	} else {
+		st, err = stanzaOf(p.control, pool, p.Info.Size, p.Info.MD5, p.Info.SHA256)
+	}
+	if err != nil {
+		return nil, err
+	}
+	p.built, p.control = st, nil
+	return st, nil
 }
 
 // Close releases the package's open file, if any.
@@ -139,7 +180,7 @@ func inspectInput(ctx context.Context, path string, keepOpen bool) (Package, err
 		f.Close()
 		return Package{}, fmt.Errorf("%s: %w", path, err)
 	}
-	p := Package{Path: path, Info: info, file: f}
+	p := newPackage(path, info, f)
 	if !keepOpen {
 		p.Close()
 	}

@@ -329,8 +329,10 @@ var (
 	}}
 )
 
-// pieceLevel is the deflate level of the pieces.
-const pieceLevel = 7
+// pieceLevel is the deflate level of the pieces: gzip's default. Level 7
+// made Packages.gz 0.7% smaller, took 30% longer to compress a piece and
+// a third more memory per writer (1 MB).
+const pieceLevel = 6
 
 // Bloom filters of package names: bloomBits bits per name and bloomHashes
 // probes (a false positive rate of about 0.05%, which costs decompressing
@@ -465,7 +467,9 @@ func (x *Index) addParsed(p *piece, stanzas []*Stanza, err error) {
 			err = fmt.Errorf("index lists %s twice", s.Key())
 		}
 		x.put(s)
-		x.at[s.Key()] = p
+		if x.at != nil {
+			x.at[s.Key()] = p
+		}
 	}
 	p.stanzas = stanzas
 	if err != nil && x.err == nil {
@@ -782,15 +786,12 @@ func (x *Index) render(formats []compress.Format) (*renderedIndex, error) {
 		out.files[compress.Xz] = compress.XzStream(blocks, infos)
 	}
 
-	// The index now stands as published.
+	// The index now stands as published. Which piece holds a key is
+	// worked out again if the index changes further (see pieceOf): most
+	// renders are the last thing done with the index.
 	x.pieces = pieces
 	x.added = nil
-	x.at = map[Key]*piece{}
-	for _, p := range pieces {
-		for _, s := range p.stanzas { // none in unparsed pieces
-			x.at[s.Key()] = p
-		}
-	}
+	x.at = nil
 	return out, nil
 }
 

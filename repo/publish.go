@@ -51,7 +51,8 @@ type PublishResult struct {
 // Publish adds packages to a rolling suite, all or nothing. Republishing
 // an identical file is a no-op; a different file under a name, version and
 // architecture the suite (or the pool) already has is refused with
-// ErrConflict and nothing changes.
+// ErrConflict and nothing changes. Each package in pkgs keeps the index
+// stanza made for it (see Package).
 func (r *Repo) Publish(ctx context.Context, pkgs []Package, opts PublishOptions) (*PublishResult, error) {
 	if opts.Suite == "" {
 		opts.Suite = "development"
@@ -74,13 +75,13 @@ func (r *Repo) Publish(ctx context.Context, pkgs []Package, opts PublishOptions)
 	if r.signer == nil {
 		return nil, ErrNoSigner
 	}
-	pkgs, err := dedupe(pkgs)
+	batch, err := dedupe(pkgs)
 	if err != nil {
 		return nil, err
 	}
 	var res *PublishResult
 	err = r.lockedCreate(ctx, opts.LockTimeout, nil, func(ctx context.Context) error {
-		res, err = r.publishLocked(ctx, pkgs, opts)
+		res, err = r.publishLocked(ctx, batch, opts)
 		return err
 	})
 	return res, err
@@ -88,10 +89,11 @@ func (r *Repo) Publish(ctx context.Context, pkgs []Package, opts PublishOptions)
 
 // dedupe drops repeated identical files from a batch and refuses two
 // different files for one name, version and architecture.
-func dedupe(pkgs []Package) ([]Package, error) {
-	seen := map[Key]Package{}
-	var out []Package
-	for _, p := range pkgs {
+func dedupe(pkgs []Package) ([]*Package, error) {
+	seen := make(map[Key]*Package, len(pkgs))
+	out := make([]*Package, 0, len(pkgs))
+	for i := range pkgs {
+		p := &pkgs[i]
 		k := Key{p.Info.Package, p.Info.Version, p.Info.Architecture}
 		if q, dup := seen[k]; dup {
 			if q.Info.SHA256 != p.Info.SHA256 {
@@ -105,7 +107,7 @@ func dedupe(pkgs []Package) ([]Package, error) {
 	return out, nil
 }
 
-func (r *Repo) publishLocked(ctx context.Context, pkgs []Package, opts PublishOptions) (*PublishResult, error) {
+func (r *Repo) publishLocked(ctx context.Context, pkgs []*Package, opts PublishOptions) (*PublishResult, error) {
 	cfg, _, err := r.loadConfig(ctx)
 	if err != nil {
 		return nil, err
@@ -161,17 +163,10 @@ func (r *Repo) publishLocked(ctx context.Context, pkgs []Package, opts PublishOp
 	}
 
 	// Decide, before writing anything, what is new.
-	type addition struct {
-		pkg    Package
-		stanza *Stanza
-		pool   string
-	}
-	var adds []addition
-	touched := map[Key]bool{} // package+arch pairs whose retention must be applied
+	var news []*Package
 	for _, p := range pkgs {
 		info := p.Info
 		k := Key{info.Package, info.Version, info.Architecture}
-		pool := PoolPath(opts.Component, info.Package, info.Version, info.Architecture)
 		var existing *Stanza
 		for _, arch := range targets(info.Architecture) {
 			idx, err := r.index(ctx, s, opts.Component, arch)
@@ -195,7 +190,7 @@ func (r *Repo) publishLocked(ctx context.Context, pkgs []Package, opts PublishOp
 			}
 		}
 		if existing != nil && existing.SHA256 != info.SHA256 {
-			same, err := r.sameButSignature(ctx, existing.Filename, &p)
+			same, err := r.sameButSignature(ctx, existing.Filename, p)
 			if err != nil {
 				return nil, err
 			}
@@ -212,15 +207,33 @@ func (r *Repo) publishLocked(ctx context.Context, pkgs []Package, opts PublishOp
 			res.Unchanged = append(res.Unchanged, k.String())
 			continue
 		}
-		if err := r.checkPoolFree(ctx, pool, info); err != nil {
-			return nil, fmt.Errorf("%s: %w", p.Path, err)
+		news = append(news, p)
+	}
+	// The new packages' pool paths must be free (a look-up each, on every
+	// core), and their stanzas are made.
+	adds := make([]*Stanza, len(news))
+	errs := make([]error, len(news))
+	parallel(len(news), func(i int) error {
+		p := news[i]
+		pool := PoolPath(opts.Component, p.Info.Package, p.Info.Version, p.Info.Architecture)
+		if err := r.checkPoolFree(ctx, pool, p.Info); err != nil {
+			errs[i] = fmt.Errorf("%s: %w", p.Path, err)
+		} else if adds[i], err = p.stanza(pool); err != nil {
+			errs[i] = fmt.Errorf("%s: %w", p.Path, err)
 		}
-		st, err := NewStanza(info.Control, pool, info.Size, info.MD5, info.SHA256)
+		return nil
+	})
+	for _, err := range errs { // the first in the batch's order
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", p.Path, err)
+			return nil, err
 		}
-		adds = append(adds, addition{p, st, pool})
-		touched[Key{Package: info.Package, Architecture: info.Architecture}] = true
+	}
+	var touched map[Key]bool // package+arch pairs whose retention must be applied
+	if opts.Keep > 0 {
+		touched = map[Key]bool{}
+		for _, st := range adds {
+			touched[Key{Package: st.Package, Architecture: st.Architecture}] = true
+		}
 	}
 
 	// New architectures and a first publish need their (maybe empty)
@@ -244,16 +257,16 @@ func (r *Repo) publishLocked(ctx context.Context, pkgs []Package, opts PublishOp
 		return nil, err
 	}
 	// Immutable objects first: the pool files.
-	if err := parallel(len(adds), func(i int) error { return r.storePackage(ctx, adds[i].pool, &adds[i].pkg) }); err != nil {
+	if err := parallel(len(adds), func(i int) error { return r.storePackage(ctx, adds[i].Filename, news[i]) }); err != nil {
 		return nil, err
 	}
-	for _, a := range adds {
-		for _, arch := range targets(a.pkg.Info.Architecture) {
+	for _, st := range adds {
+		for _, arch := range targets(st.Architecture) {
 			idx, _ := r.index(ctx, s, opts.Component, arch)
-			idx.Put(a.stanza)
+			idx.Put(st)
 			s.changed[indexDir(opts.Component, arch)] = true
 		}
-		res.Added = append(res.Added, a.stanza.Key().String())
+		res.Added = append(res.Added, st.Key().String())
 	}
 
 	dropped := r.applyKeep(s, opts.Component, touched, opts.Keep, targets)

@@ -374,3 +374,49 @@ func TestPackagesEndWithBlankLine(t *testing.T) {
 		t.Fatalf("Packages.xz decompresses to something else (%v)", err)
 	}
 }
+
+// TestPublishSamePackagesAgain: the packages of one Inspect keep their
+// stanza after a publish and can be published again, into another suite
+// and component, where their stanza names the other pool file; the control
+// fields are the same in both indexes.
+func TestPublishSamePackagesAgain(t *testing.T) {
+	f := newFixture(t)
+	pkgs, err := repo.Inspect([]string{f.deb("hello", "1.0", "amd64"), f.deb("tool", "2.0", "all")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer repo.ClosePackages(pkgs)
+	if _, err := f.repo.Publish(t.Context(), pkgs, repo.PublishOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.repo.Publish(t.Context(), pkgs, repo.PublishOptions{Suite: "other", Component: "contrib", CreateSuite: true}); err != nil {
+		t.Fatal(err)
+	}
+	stanzas := func(suite, comp string) map[string]string {
+		out := map[string]string{}
+		text := testkit.Packages(t, filepath.Join(f.root, "dists", suite, comp, "binary-amd64/Packages"))
+		for _, st := range strings.Split(strings.TrimSpace(string(text)), "\n\n") {
+			name := strings.Fields(st)[1]
+			out[name] = st
+		}
+		return out
+	}
+	main, contrib := stanzas("development", "main"), stanzas("other", "contrib")
+	for _, name := range []string{"hello", "tool"} {
+		m, c := main[name], contrib[name]
+		if !strings.Contains(m, "\nFilename: pool/main/") || !strings.Contains(c, "\nFilename: pool/contrib/") {
+			t.Errorf("%s: Filename lines:\n%s\n--\n%s", name, m, c)
+		}
+		mc, _, _ := strings.Cut(m, "\nFilename: ")
+		cc, _, _ := strings.Cut(c, "\nFilename: ")
+		if mc != cc || !strings.HasPrefix(mc, "Package: "+name+"\n") {
+			t.Errorf("%s: the control fields differ between the suites:\n%s\n--\n%s", name, mc, cc)
+		}
+		if strings.Count(c, "\nFilename: ") != 1 || strings.Count(c, "\nSHA256: ") != 1 {
+			t.Errorf("%s: publisher fields repeated:\n%s", name, c)
+		}
+	}
+	if rep := f.verify(); len(rep.Problems) > 0 {
+		t.Errorf("verify: %v", rep.Problems)
+	}
+}

@@ -78,7 +78,7 @@ func parseIndexCompression(s string) ([]string, error) {
 // GOMEMLIMIT says otherwise: a large ingest then collects garbage sooner
 // (measured at 10,000 packages: peak RSS 86 MB without, 58 MB with, same
 // time). It is a hint to the collector, never a cause of failure.
-const publishMemoryLimit = 40 << 20
+const publishMemoryLimit = 32 << 20
 
 func runPublish(cmd *cobra.Command, g *globalOptions, o publishOptions, e env, files []string) error {
 	if e.getenv("GOMEMLIMIT") == "" {

@@ -433,7 +433,7 @@ func TestHasher(t *testing.T) {
 		if h.size != int64(len(data)) {
 			t.Errorf("%d bytes: size = %d, want %d", size, h.size, len(data))
 		}
-		if wantStarted := size > hashChunkSize-1; h.started != wantStarted {
+		if wantStarted := size > hashChunkSize; h.started != wantStarted {
 			t.Errorf("%d bytes: digest goroutines started = %v, want %v", size, h.started, wantStarted)
 		}
 		h.stop() // a second stop is harmless

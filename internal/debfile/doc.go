@@ -95,10 +95,10 @@
 // Debian's archive lists no SHA-1 or SHA-512 there) describe the exact
 // bytes read, in the same single pass as the checks: Inspect reads its
 // input once, through a tee under the ar reader, and drains what is left at
-// the end. A package larger than one chunk (256 KiB) has each digest run on
-// a goroutine of its own, beside the decompression: with a few cores,
+// the end. Beyond its first 256 KiB, a package has each digest run on a
+// goroutine of its own, beside the decompression: with a few cores,
 // inspecting a large package takes about as long as decompressing it; a
-// smaller one is hashed at its end, without goroutines. Check makes the
+// smaller one is hashed as it is read, without goroutines. Check makes the
 // same checks without the digests, for a caller that has no use for them
 // (debflow build, checking what it wrote). An error from the reader itself
 // (a failing disk, a broken connection) is returned as it is, without

@@ -20,11 +20,11 @@ const (
 // sums a Packages stanza lists (Debian's archive lists no others, and apt
 // checks the strongest).
 //
-// A package that fits in one chunk (most of a publish's thousands) is
-// hashed when it ends, on the caller's goroutine. A larger one starts a
-// goroutine per digest, fed with chunks of the input, so that hashing
-// overlaps with reading and decompressing instead of adding to them. Every
-// goroutine sees the same chunks in the same order, so the digests do not
+// The first chunk's worth of input (all of most of a publish's thousands
+// of packages) is hashed as it is written, on the caller's goroutine. The
+// rest of a larger package goes to a goroutine per digest, in chunks, so
+// that hashing overlaps with reading and decompressing instead of adding to
+// them. Every digest sees the bytes in the same order, so the digests do not
 // depend on scheduling.
 type hasher struct {
 	size    int64
@@ -67,9 +67,20 @@ func (h *hasher) start() {
 	}
 }
 
-// Write copies p into chunks and hands every full chunk to the digests. It
-// blocks when all chunks are in flight.
+// Write hashes the first chunk's worth of input as it comes, on the
+// caller's goroutine; beyond that, it copies p into chunks and hands every
+// full chunk to the digests. It blocks when all chunks are in flight.
 func (h *hasher) Write(p []byte) (int, error) {
+	if !h.started && h.size+int64(len(p)) <= hashChunkSize {
+		for _, d := range h.digests {
+			d.Write(p)
+		}
+		h.size += int64(len(p))
+		return len(p), nil
+	}
+	if !h.started {
+		h.start()
+	}
 	h.size += int64(len(p))
 	n := len(p)
 	for len(p) > 0 {
@@ -106,9 +117,6 @@ func (h *hasher) chunk() *hashChunk {
 }
 
 func (h *hasher) send() {
-	if !h.started {
-		h.start()
-	}
 	c := h.cur
 	h.cur = nil
 	c.refs.Store(int32(len(h.work)))
@@ -126,14 +134,7 @@ func (h *hasher) stop() {
 	}
 	h.stopped = true
 	if !h.started {
-		if h.cur != nil {
-			for _, d := range h.digests {
-				d.Write(h.cur.buf)
-			}
-			chunkPool.Put(h.cur)
-			h.cur = nil
-		}
-		return
+		return // all hashed already
 	}
 	if h.cur != nil && len(h.cur.buf) > 0 {
 		h.send()

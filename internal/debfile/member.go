@@ -6,6 +6,7 @@ import (
 	"io"
 	"path"
 	"strings"
+	"sync"
 
 	"github.com/debflow/debflow/internal/compress"
 )
@@ -34,7 +35,8 @@ func (in *inspector) openMember(f compress.Format, limit int64) (*memberStream, 
 // "tar --ignore-zeros" would read entries hidden after the end that dpkg
 // never sees.
 func (s *memberStream) finish() error {
-	var buf [4 << 10]byte // usually a few hundred bytes of padding
+	buf := paddingBufs.Get().(*[4 << 10]byte) // usually a few hundred bytes of padding
+	defer paddingBufs.Put(buf)
 	if _, err := io.CopyBuffer(&zeroChecker{}, s.Reader, buf[:]); err != nil {
 		return s.raw.cause(fmt.Errorf("after the end of the tar archive: %w", err))
 	}
@@ -44,6 +46,10 @@ func (s *memberStream) finish() error {
 	}
 	return s.raw.err
 }
+
+// paddingBufs are finish's read buffers: a publish reads the padding of two
+// members of each of thousands of packages.
+var paddingBufs = sync.Pool{New: func() any { return new([4 << 10]byte) }}
 
 // zeroChecker fails on the first byte written to it that is not zero.
 type zeroChecker struct{ off int64 }

@@ -192,3 +192,32 @@ func TestValidVersionAgreesWithDpkg(t *testing.T) {
 		}
 	}
 }
+
+// TestParagraphTextSize: Bytes allocates exactly the text's size, for
+// values with empty first lines, empty continuation lines and trailing
+// ones, and WriteTo and AppendText write the same.
+func TestParagraphTextSize(t *testing.T) {
+	for _, p := range []Paragraph{
+		nil,
+		{{"Package", "hello"}},
+		{{"Empty", ""}, {"Description", "short\nlong\n\nmore\n"}},
+		{{"Conffiles", "\n/etc/a 0123\n/etc/b 4567"}, {"X", "\n"}, {"Y", "\n\n"}},
+	} {
+		b := p.Bytes()
+		if len(b) != cap(b) {
+			t.Errorf("%q: Bytes is %d bytes in a slice of %d", p, len(b), cap(b))
+		}
+		var w bytes.Buffer
+		p.WriteTo(&w)
+		if got := string(p.AppendText([]byte("x"))); got != "x"+string(b) || w.String() != string(b) {
+			t.Errorf("%q: AppendText %q, WriteTo %q, Bytes %q", p, got, w.String(), b)
+		}
+		if len(p) > 0 && p[0].Name == "Package" && string(b) != "Package: hello\n" {
+			t.Errorf("text %q", b)
+		}
+	}
+	p := Paragraph{{"A", "\nx\n\ny"}}
+	if got, want := string(p.Bytes()), "A:\n x\n .\n y\n"; got != want {
+		t.Errorf("multi-line value: %q, want %q", got, want)
+	}
+}

@@ -1,7 +1,6 @@
 package debian
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -64,34 +63,58 @@ func (p *Paragraph) Delete(name string) {
 // Continuation lines are indented by one space, and empty continuation lines
 // are written as " .", as Debian policy requires.
 func (p Paragraph) WriteTo(w io.Writer) (int64, error) {
-	var b bytes.Buffer
-	for _, f := range p {
-		b.WriteString(f.Name)
-		b.WriteByte(':')
-		lines := strings.Split(f.Value, "\n")
-		if lines[0] != "" {
-			b.WriteByte(' ')
-			b.WriteString(lines[0])
-		}
-		b.WriteByte('\n')
-		for _, l := range lines[1:] {
-			b.WriteByte(' ')
-			if l == "" {
-				l = "."
-			}
-			b.WriteString(l)
-			b.WriteByte('\n')
-		}
-	}
-	n, err := w.Write(b.Bytes())
+	n, err := w.Write(p.Bytes())
 	return int64(n), err
 }
 
-// Bytes returns the paragraph as WriteTo writes it.
+// Bytes returns the paragraph as WriteTo writes it, in a slice of exactly
+// its size.
 func (p Paragraph) Bytes() []byte {
-	var b bytes.Buffer
-	p.WriteTo(&b) //nolint:errcheck // bytes.Buffer does not fail
-	return b.Bytes()
+	return p.AppendText(make([]byte, 0, p.textSize()))
+}
+
+// AppendText appends the paragraph as WriteTo writes it to dst.
+func (p Paragraph) AppendText(dst []byte) []byte {
+	for _, f := range p {
+		dst = append(dst, f.Name...)
+		dst = append(dst, ':')
+		first, rest, multi := strings.Cut(f.Value, "\n")
+		if first != "" {
+			dst = append(dst, ' ')
+			dst = append(dst, first...)
+		}
+		dst = append(dst, '\n')
+		for multi {
+			var l string
+			l, rest, multi = strings.Cut(rest, "\n")
+			if l == "" {
+				l = "."
+			}
+			dst = append(dst, ' ')
+			dst = append(dst, l...)
+			dst = append(dst, '\n')
+		}
+	}
+	return dst
+}
+
+// textSize is the length of the paragraph's text, counted as AppendText
+// writes it.
+func (p Paragraph) textSize() int {
+	n := 0
+	for _, f := range p {
+		n += len(f.Name) + 2 // "Name:" and the newline
+		first, rest, multi := strings.Cut(f.Value, "\n")
+		if first != "" {
+			n += 1 + len(first)
+		}
+		for multi {
+			var l string
+			l, rest, multi = strings.Cut(rest, "\n")
+			n += 1 + max(len(l), 1) + 1 // " ", the line or ".", "\n"
+		}
+	}
+	return n
 }
 
 // Validate checks every field name and value with ValidFieldName and
