@@ -49,13 +49,14 @@ type Index struct {
 	added  map[Key]*Stanza
 	// lazy says some pieces are not parsed yet: a lookup parses only the
 	// pieces that hold the package, so that a publish does not parse the
-	// suite. lookups counts the lookups that had to search pieces without
+	// suite (looked: the names a batch lookup has dealt with). lookups counts the lookups that had to search pieces without
 	// a filter (written by an older debflow); scratch is where a piece
 	// whose filter answers "maybe" is decompressed to be searched. err is
 	// the first parse error met on the way.
 	lazy    bool
 	lookups int
 	scratch []byte
+	looked  map[string]bool // names whose pieces parseNames has parsed
 	err     error
 	// plainStored says the plain Packages this index was read from is
 	// stored (an older debflow's layout): its named copy goes at the

@@ -485,7 +485,7 @@ func (x *Index) addParsed(p *piece, stanzas []*Stanza, err error) {
 // are searched whole; after lazyLookups such lookups the index is parsed
 // once instead.
 func (x *Index) parseName(name string) {
-	if !x.lazy {
+	if !x.lazy || x.looked[name] {
 		return
 	}
 	needle := []byte("Package: " + name + "\n")
@@ -518,6 +518,65 @@ func (x *Index) parseName(name string) {
 			p.raw = slices.Clone(text)
 		}
 		x.parsePiece(p)
+	}
+}
+
+// parseNames is parseName for a batch of names (a publish of many
+// packages): each piece whose filter may hold one of them is decompressed
+// once, not once per name, and later lookups of these names search no
+// piece again.
+func (x *Index) parseNames(names []string) {
+	if !x.lazy || len(names) < 2 {
+		return
+	}
+	type probe struct {
+		h1, h2 uint32
+		needle []byte
+	}
+	probes := make([]probe, 0, len(names))
+	for _, name := range names {
+		if x.looked[name] {
+			continue
+		}
+		h1, h2 := bloomHash(name)
+		probes = append(probes, probe{h1, h2, []byte("Package: " + name + "\n")})
+	}
+	var hits []int
+	for _, p := range x.pieces {
+		if !p.unparsed {
+			continue
+		}
+		if len(p.filter) == 0 { // version 1: a batch parses it
+			x.parsePiece(p)
+			continue
+		}
+		hits = hits[:0]
+		for i, pr := range probes {
+			if bloomMayHash(p.filter, pr.h1, pr.h2) {
+				hits = append(hits, i)
+			}
+		}
+		if len(hits) == 0 {
+			continue
+		}
+		var err error
+		if x.scratch, err = inflateMember(x.scratch[:0], p.gz, p.plainLen); err != nil {
+			x.addParsed(p, nil, err)
+			continue
+		}
+		for _, i := range hits {
+			if mentions(x.scratch, probes[i].needle) {
+				p.raw = slices.Clone(x.scratch)
+				x.parsePiece(p)
+				break
+			}
+		}
+	}
+	if x.looked == nil {
+		x.looked = make(map[string]bool, len(names))
+	}
+	for _, name := range names {
+		x.looked[name] = true
 	}
 }
 

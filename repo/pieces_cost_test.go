@@ -296,3 +296,48 @@ func version1Gzip(t *testing.T, n int) []byte {
 	}
 	return gz
 }
+
+// TestPiecesBatchNames: a publish's batch lookup finds the names that are
+// there, parses only their pieces, and the batch's later lookups search no
+// piece again (here the unparsed pieces are made unreadable after the batch
+// lookup: any later decompression would fail).
+func TestPiecesBatchNames(t *testing.T) {
+	defer SetPieceTarget(2000)()
+	idx := NewIndex()
+	for i := range 300 {
+		idx.Put(benchStanza(t, i))
+	}
+	ri, err := idx.render([]compress.Format{compress.Gzip})
+	if err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := loadPieces(ri.files[compress.Gzip], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := []string{"pkg00042", "pkg00250"}
+	for i := range 500 {
+		names = append(names, fmt.Sprintf("pkg%05d", 1000+i))
+	}
+	loaded.parseNames(names)
+	held := 0
+	for _, p := range loaded.pieces {
+		if !p.unparsed {
+			held++
+		} else {
+			p.gz = nil // unreadable from now on
+		}
+	}
+	if held < 1 || held > 2 || len(loaded.pieces) < 20 {
+		t.Fatalf("the batch lookup parsed %d of %d pieces; want the one or two holding pkg00042 and pkg00250", held, len(loaded.pieces))
+	}
+	for _, name := range names {
+		st := loaded.Get(Key{name, "1.0", "amd64"})
+		if want := name < "pkg01000"; (st != nil) != want {
+			t.Errorf("Get(%s) = %v, want found %v", name, st, want)
+		}
+	}
+	if loaded.err != nil {
+		t.Fatalf("a lookup after the batch decompressed a piece: %v", loaded.err)
+	}
+}

@@ -162,7 +162,24 @@ func (r *Repo) publishLocked(ctx context.Context, pkgs []*Package, opts PublishO
 		return nil, err
 	}
 
-	// Decide, before writing anything, what is new.
+	// Decide, before writing anything, what is new: the batch's names are
+	// looked up in each index at once.
+	if len(pkgs) > 1 {
+		names := make([]string, len(pkgs))
+		for i, p := range pkgs {
+			names[i] = p.Info.Package
+		}
+		for arch := range arches {
+			if _, ok := s.release.Files[indexDir(opts.Component, arch)+"/Packages"]; !ok {
+				continue
+			}
+			idx, err := r.index(ctx, s, opts.Component, arch)
+			if err != nil {
+				return nil, err
+			}
+			idx.parseNames(names)
+		}
+	}
 	var news []*Package
 	for _, p := range pkgs {
 		info := p.Info
