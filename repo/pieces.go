@@ -11,6 +11,7 @@ import (
 	"hash/crc32"
 	"hash/fnv"
 	"io"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -608,6 +609,21 @@ func (x *Index) parseAll() {
 	for _, p := range x.pieces {
 		if p.unparsed {
 			todo = append(todo, p)
+		}
+	}
+	// The maps are made at the size the headers say, not grown.
+	n := len(x.byKey)
+	for _, p := range todo {
+		n += max(p.count, 0)
+	}
+	if n > 2*len(x.byKey) {
+		byKey := make(map[Key]*Stanza, n)
+		maps.Copy(byKey, x.byKey)
+		x.byKey = byKey
+		if x.at != nil {
+			at := make(map[Key]*piece, n)
+			maps.Copy(at, x.at)
+			x.at = at
 		}
 	}
 	parsed := make([][]*Stanza, len(todo))

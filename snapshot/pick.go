@@ -114,7 +114,7 @@ func PlanPicks(base, source []Package, picks []Pick) (Plan, error) {
 		return Plan{}, err
 	}
 	var plan Plan
-	inBase := map[pkgKey]bool{}
+	inBase := make(map[pkgKey]bool, len(base))
 	for _, b := range base {
 		inBase[b.key()] = true
 	}

@@ -126,7 +126,7 @@ type index struct {
 // newIndex indexes the packages of pkgs visible on arch ("" means only the
 // "all" packages, for suites without architecture-specific ones).
 func newIndex(pkgs []Package, arch string) *index {
-	ix := &index{arch: arch, byName: map[string][]Package{}, provided: map[string][]provider{}}
+	ix := &index{arch: arch, byName: make(map[string][]Package, len(pkgs)), provided: map[string][]provider{}}
 	for _, p := range pkgs {
 		ix.add(p)
 	}
