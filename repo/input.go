@@ -47,6 +47,7 @@ type Package struct {
 	control []byte   // the control paragraph, as its stanza writes it; nil once built
 	built   *Stanza  // the stanza made last, whose text starts with the paragraph
 	file    *os.File // the checked bytes; nil when Path is to be opened again
+	private bool     // file is a private copy, which Path cannot give again
 }
 
 // newPackage makes a Package of a checked file, keeping the paragraph as
@@ -181,6 +182,7 @@ func inspectInput(ctx context.Context, path string, keepOpen bool) (Package, err
 		return Package{}, fmt.Errorf("%s: %w", path, err)
 	}
 	p := newPackage(path, info, f)
+	p.private = !fi.Mode().IsRegular()
 	if !keepOpen {
 		p.Close()
 	}

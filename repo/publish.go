@@ -462,6 +462,12 @@ func (r *Repo) storePackage(ctx context.Context, name string, p *Package) error 
 	if oi.Size != p.Info.Size {
 		return fmt.Errorf("storing %s: the storage holds %d bytes at %s, %d were written", p.Path, oi.Size, name, p.Info.Size)
 	}
+	// The stored bytes are the checked ones: a regular file need not be
+	// held open any longer (a batch holds thousands until its commit); a
+	// later read opens it again and checks its hash.
+	if !p.private {
+		return p.Close()
+	}
 	return nil
 }
 

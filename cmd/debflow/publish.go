@@ -76,16 +76,16 @@ func parseIndexCompression(s string) ([]string, error) {
 
 // publishMemoryLimit is the soft heap limit a publish of n files runs
 // under unless GOMEMLIMIT says otherwise: a large ingest then collects
-// garbage sooner instead of letting its heap double (at 10,000 packages:
-// peak RSS 86 MB without, 50 MB with, the same time). A batch holds about
-// 25 MB at its peak at 10,000 packages, and 2.5 KiB more for each further
-// one (its index stanza, its identity and hashes, its open file): the limit
-// grows with it, for a limit below what the batch holds would keep the
-// collector running without pause (a 12,500-package batch into a
-// 37,500-package suite took three times the CPU under 32 MiB). It is a
-// hint to the collector, never a cause of failure.
+// garbage sooner instead of letting its heap double (10,000 packages:
+// peak RSS 86 MB without, 49 MB with, the same time). A batch of 10,000
+// holds about 22 MB at its peak, and some 3 KiB more for each further
+// package (more with a large suite's index beside it): past 10,000 the
+// limit grows by 4 KiB a package, for a limit below what the batch holds
+// keeps the collector running without pause (a 12,500-package batch into a
+// 37,500-package suite took three times the CPU under a fixed 32 MiB). It
+// is a hint to the collector, never a cause of failure.
 func publishMemoryLimit(n int) int64 {
-	return 32<<20 + int64(max(0, n-10_000))*(5<<10)/2
+	return 30<<20 + int64(max(0, n-10_000))*4<<10
 }
 
 func runPublish(cmd *cobra.Command, g *globalOptions, o publishOptions, e env, files []string) error {
