@@ -355,13 +355,8 @@ func bloomFilter(names []string) []byte {
 	return f
 }
 
-// bloomMay says whether a piece with filter f may hold the package name.
-func bloomMay(f []byte, name string) bool {
-	h1, h2 := bloomHash(name)
-	return bloomMayHash(f, h1, h2)
-}
-
-// bloomMayHash is bloomMay for the name's bloomHash.
+// bloomMayHash says whether a piece with filter f may hold the package
+// name whose bloomHash is h1, h2.
 func bloomMayHash(f []byte, h1, h2 uint32) bool {
 	if len(f) == 0 {
 		return true

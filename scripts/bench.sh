@@ -476,9 +476,11 @@ section_publish() {
 			cpu+=("$P_INGEST_CPU" "$P_CI_CPU")
 			if [[ $tool == gzxz ]]; then snap=("$P_SNAP_S" "$P_PROMOTE_S" "$P_PICK_S") ver=("$P_VERIFY_S" "$P_VERIFY_CPU"); fi
 			CI_ALL[$tool]=$P_CI_ALL
-			rm -rf "$r"
 		done
-		rm -rf "$dir"
+		# The repositories and inputs stay until the run ends (the work
+		# directory goes then): deleting a tree of thousands of files
+		# here would slow the file system under the next measurements
+		# (with the discard mount option, markedly).
 
 		local fmt='%-28s %22s %22s %22s %12s\n'
 		# shellcheck disable=SC2059
