@@ -181,6 +181,19 @@ func (x *Index) Put(s *Stanza) {
 	x.put(s)
 }
 
+// putNew is Put for a stanza whose key the caller has looked up in this
+// index (Get) and not found: the pieces that may hold its package were
+// parsed then, and are not searched again.
+func (x *Index) putNew(s *Stanza) {
+	if x.pieces != nil {
+		if x.added == nil {
+			x.added = map[Key]*Stanza{}
+		}
+		x.added[s.Key()] = s
+	}
+	x.put(s)
+}
+
 func (x *Index) put(s *Stanza) {
 	k := s.Key()
 	x.byKey[k] = s

@@ -80,6 +80,8 @@ func (p *Package) stanza(pool string) (*Stanza, error) {
 		return nil, err
 	}
 	p.built, p.control = st, nil
+	// The same strings as the stanza's, held once.
+	p.Info.Package, p.Info.Version, p.Info.Architecture, p.Info.SHA256 = st.Package, st.Version, st.Architecture, st.SHA256
 	return st, nil
 }
 

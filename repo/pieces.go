@@ -664,8 +664,20 @@ func (x *Index) counts() (n, all int) {
 // renderedIndex is an index ready to be written.
 type renderedIndex struct {
 	plainSum Hashes
-	files    map[compress.Format][]byte // the pieced formats (gz, xz)
-	pieces   []*piece
+	// files are the pieced formats (gz, xz), each as the parts to write
+	// one after the other: the pieces' compressed bytes, not a second
+	// copy of them.
+	files  map[compress.Format][][]byte
+	pieces []*piece
+}
+
+// file returns a pieced format's file whole (nil when it was not made).
+func (ri *renderedIndex) file(f compress.Format) []byte {
+	parts, ok := ri.files[f]
+	if !ok {
+		return nil
+	}
+	return bytes.Join(parts, nil)
 }
 
 // plain returns the whole plain index, decompressing the pieces that are
@@ -827,22 +839,18 @@ func (x *Index) render(formats []compress.Format) (*renderedIndex, error) {
 		return nil, err
 	}
 
-	out := &renderedIndex{files: map[compress.Format][]byte{}, pieces: pieces}
+	out := &renderedIndex{files: map[compress.Format][][]byte{}, pieces: pieces}
 	n := 0
 	for _, p := range pieces {
 		n += p.plainSize()
 	}
 	out.plainSum = Hashes{Size: int64(n), SHA256: hex.EncodeToString(sum)}
 	if want[compress.Gzip] {
-		size := 0
-		for _, p := range pieces {
-			size += len(p.gz)
+		members := make([][]byte, len(pieces))
+		for i, p := range pieces {
+			members[i] = p.gz
 		}
-		all := make([]byte, 0, size)
-		for _, p := range pieces {
-			all = append(all, p.gz...)
-		}
-		out.files[compress.Gzip] = all
+		out.files[compress.Gzip] = members
 	}
 	if want[compress.Xz] {
 		var blocks [][]byte
@@ -853,7 +861,7 @@ func (x *Index) render(formats []compress.Format) (*renderedIndex, error) {
 				infos = append(infos, p.xzInfo)
 			}
 		}
-		out.files[compress.Xz] = compress.XzStream(blocks, infos)
+		out.files[compress.Xz] = compress.XzStreamParts(blocks, infos)
 	}
 
 	// The index now stands as published. Which piece holds a key is
@@ -863,6 +871,21 @@ func (x *Index) render(formats []compress.Format) (*renderedIndex, error) {
 	x.added = nil
 	x.at = nil
 	return out, nil
+}
+
+// hashParts is hashSHA256 of data, or of parts written one after the
+// other.
+func hashParts(data []byte, parts [][]byte) Hashes {
+	if parts == nil {
+		return hashSHA256(data)
+	}
+	h := sha256.New()
+	n := 0
+	for _, p := range parts {
+		h.Write(p)
+		n += len(p)
+	}
+	return Hashes{Size: int64(n), SHA256: hex.EncodeToString(h.Sum(nil))}
 }
 
 // hashSHA256 is the only sum debflow lists for the files it writes: apt

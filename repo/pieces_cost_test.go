@@ -31,7 +31,7 @@ func TestPiecesCostFollowsChange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	loaded, err := loadPieces(ri.files[compress.Gzip], ri.files[compress.Xz])
+	loaded, err := loadPieces(ri.file(compress.Gzip), ri.file(compress.Xz))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func TestPiecesCostFollowsChange(t *testing.T) {
 	if recompressed != 1 {
 		t.Errorf("removing one stanza compressed %d pieces again, want 1", recompressed)
 	}
-	if _, err := loadPieces(ri.files[compress.Gzip], ri.files[compress.Xz]); err != nil {
+	if _, err := loadPieces(ri.file(compress.Gzip), ri.file(compress.Xz)); err != nil {
 		t.Fatalf("after the removal: %v", err)
 	}
 }
@@ -126,7 +126,7 @@ func TestPiecesLegacyIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := loadPieces(ri.files[compress.Gzip], nil)
+	again, err := loadPieces(ri.file(compress.Gzip), nil)
 	if err != nil || again.Len() != 4 {
 		t.Fatalf("after a change: %v", err)
 	}
@@ -147,7 +147,7 @@ func TestPiecesBatchLookups(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	loaded, err := loadPieces(ri.files[compress.Gzip], nil)
+	loaded, err := loadPieces(ri.file(compress.Gzip), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +205,7 @@ func TestPiecesFilterLookup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	loaded, err := loadPieces(ri.files[compress.Gzip], nil)
+	loaded, err := loadPieces(ri.file(compress.Gzip), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +256,7 @@ func TestPiecesVersion1(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ms, err := splitGzip(ri.files[compress.Gzip])
+	ms, err := splitGzip(ri.file(compress.Gzip))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,7 +311,7 @@ func TestPiecesBatchNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	loaded, err := loadPieces(ri.files[compress.Gzip], nil)
+	loaded, err := loadPieces(ri.file(compress.Gzip), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -277,13 +277,18 @@ func (r *Repo) publishLocked(ctx context.Context, pkgs []*Package, opts PublishO
 	if err := parallel(len(adds), func(i int) error { return r.storePackage(ctx, adds[i].Filename, news[i]) }); err != nil {
 		return nil, err
 	}
+	// Every target index has been searched for these packages (Get,
+	// above), so they go in without another search, and the names that
+	// search remembered are forgotten.
 	for _, st := range adds {
 		for _, arch := range targets(st.Architecture) {
 			idx, _ := r.index(ctx, s, opts.Component, arch)
-			idx.Put(st)
+			idx.putNew(st)
 			s.changed[indexDir(opts.Component, arch)] = true
 		}
-		res.Added = append(res.Added, st.Key().String())
+	}
+	for _, idx := range s.indexes {
+		idx.looked = nil
 	}
 
 	dropped := r.applyKeep(s, opts.Component, touched, opts.Keep, targets)
@@ -306,6 +311,10 @@ func (r *Repo) publishLocked(ctx context.Context, pkgs []*Package, opts PublishO
 		return nil, err
 	}
 	res.Generation = s.state.Generation
+	res.Added = make([]string, len(adds)) // made now: not held through the render
+	for i, st := range adds {
+		res.Added[i] = st.Key().String()
+	}
 
 	freed, err := r.freePool(ctx, s.name, dropped)
 	if err != nil {

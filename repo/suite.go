@@ -275,13 +275,29 @@ func byHashName(suite, file, algo, sum string) string {
 // the same content as an object that exists already (src, a by-hash file of
 // another suite), which is then copied without being read.
 type indexFile struct {
-	name string // relative to dists/SUITE/
-	data []byte
-	src  string
-	hash Hashes
+	name  string // relative to dists/SUITE/
+	data  []byte
+	parts [][]byte // the content in parts, instead of data (a pieced index)
+	src   string
+	hash  Hashes
 	// unstored: listed in Release, not stored (see stored). dropNamed:
 	// an older debflow stored it, and its named copy goes.
 	unstored, dropNamed bool
+}
+
+// held says the file's content is in memory (data or parts).
+func (f indexFile) held() bool { return f.data != nil || f.parts != nil }
+
+// content returns a reader of the file's content in memory.
+func (f indexFile) content() io.Reader {
+	if f.parts == nil {
+		return bytes.NewReader(f.data)
+	}
+	rs := make([]io.Reader, len(f.parts))
+	for i, p := range f.parts {
+		rs[i] = bytes.NewReader(p)
+	}
+	return io.MultiReader(rs...)
 }
 
 // listedFile is a file a Release lists, to be copied into another suite
@@ -303,7 +319,7 @@ func (r *Repo) storeByHash(ctx context.Context, suite string, f indexFile) error
 	if f.src != "" {
 		err = r.st.Copy(ctx, f.src, h256)
 	} else {
-		err = r.st.Put(ctx, h256, bytes.NewReader(f.data))
+		err = r.st.Put(ctx, h256, f.content())
 	}
 	if err != nil || f.hash.SHA512 == "" {
 		return err
@@ -322,8 +338,8 @@ func (r *Repo) storeNamed(ctx context.Context, suite string, f indexFile) error 
 		}
 		return nil
 	}
-	if f.data != nil {
-		return r.st.Put(ctx, suiteDir(suite)+f.name, bytes.NewReader(f.data))
+	if f.held() {
+		return r.st.Put(ctx, suiteDir(suite)+f.name, f.content())
 	}
 	rc, err := r.st.Get(ctx, byHashName(suite, f.name, "SHA256", f.hash.SHA256))
 	if err != nil {
@@ -371,27 +387,27 @@ func renderIndexes(s *suite, compressions []string) ([]indexFile, error) {
 		}
 		out = append(out, pf)
 		for _, f := range formats {
-			data, ok := ri.files[f]
-			if !ok {
-				var buf bytes.Buffer
-				w, err := compress.NewWriter(&buf, f)
-				if err != nil {
-					return nil, err
-				}
-				if _, err := w.Write(plain); err != nil {
-					return nil, err
-				}
-				if err := w.Close(); err != nil {
-					return nil, err
-				}
-				data = buf.Bytes()
+			if parts, ok := ri.files[f]; ok {
+				out = append(out, indexFile{name: dir + "/Packages" + f.Ext(), parts: parts})
+				continue
 			}
-			out = append(out, indexFile{name: dir + "/Packages" + f.Ext(), data: data})
+			var buf bytes.Buffer
+			w, err := compress.NewWriter(&buf, f)
+			if err != nil {
+				return nil, err
+			}
+			if _, err := w.Write(plain); err != nil {
+				return nil, err
+			}
+			if err := w.Close(); err != nil {
+				return nil, err
+			}
+			out = append(out, indexFile{name: dir + "/Packages" + f.Ext(), data: buf.Bytes()})
 		}
 	}
 	err := parallel(len(out), func(i int) error {
 		if out[i].hash.SHA256 == "" {
-			out[i].hash = hashSHA256(out[i].data)
+			out[i].hash = hashParts(out[i].data, out[i].parts)
 		}
 		return nil
 	})

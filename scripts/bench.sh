@@ -261,6 +261,16 @@ SignWith: $2
 EOF
 }
 
+# arg_batch FILES...: how many of the files fit in one command line
+# (ARG_MAX, less the environment and a margin), halving from all of them.
+arg_batch() {
+	local n=$# argmax arglen batch=$#
+	argmax=$(getconf ARG_MAX)
+	arglen=$(printf '%s\0' "$@" | wc -c)
+	while ((arglen * batch / n + $(env | wc -c) + 65536 > argmax)); do batch=$(((batch + 1) / 2)); done
+	echo "$batch"
+}
+
 # count_packages FILE: stanzas in a Packages or Packages.gz file.
 count_packages() {
 	if [[ $1 == *.gz ]]; then gzip -dc "$1"; else cat "$1"; fi | grep -c '^Package:' || true
@@ -460,8 +470,7 @@ section_publish() {
 		echo
 		echo "N = $n: generated $n packages ($(find "$dir" -name '*_all.deb' | wc -l) Architecture: all, $(du -sm "$dir" | cut -f1) MB) in $gen_s s;" \
 			"file arguments: $arglen bytes (ARG_MAX $argmax)"
-		PUB_BATCH=$n
-		while ((arglen * PUB_BATCH / n + $(env | wc -c) + 65536 > argmax)); do PUB_BATCH=$(((PUB_BATCH + 1) / 2)); done
+		PUB_BATCH=$(arg_batch "${files[@]}")
 		if ((PUB_BATCH < n)); then
 			echo "the $n file names do not fit in one command line (ARG_MAX $argmax): every tool ingests them in" \
 				"$(((n + PUB_BATCH - 1) / PUB_BATCH)) commands of at most $PUB_BATCH files; the ingest figures are their sums (RSS: the largest)"
@@ -586,8 +595,13 @@ section_s3() {
 		"$bg" debs -n "$n" -out "$dir" >/dev/null
 		mkdir -p "$WORK/s3/data/$bucket"
 		curl -s -o /dev/null -X PUT --aws-sigv4 "aws:amz:us-east-1:s3" --user bench:benchsecret "$S3_URL/$bucket" || true
-		timed "$WORK/s3-ingest.log" "$DEBFLOW" publish -q --repo "s3://$bucket" --key "$key" --index-compression gz "$dir"/*.deb
-		local ingest=$T_S ts=() reqs=() sent=() dts=() deb
+		local files=("$dir"/*.deb) batch at ingest=0
+		batch=$(arg_batch "${files[@]}")
+		for ((at = 0; at < n; at += batch)); do # in commands that fit ARG_MAX; the time is their sum
+			timed "$WORK/s3-ingest.log" "$DEBFLOW" publish -q --repo "s3://$bucket" --key "$key" --index-compression gz "${files[@]:at:batch}"
+			ingest=$(calc 'printf "%.3f", a + b' a="$ingest" b="$T_S")
+		done
+		local ts=() reqs=() sent=() dts=() deb
 		for deb in "${cis[@]}"; do
 			DEBFLOW_S3_STATS=1 timed "$WORK/s3-ci.log" "$DEBFLOW" publish -q --repo "s3://$bucket" --key "$key" --index-compression gz "$deb"
 			ts+=("$T_S")
@@ -597,7 +611,9 @@ section_s3() {
 		"$DEBFLOW" verify -q --repo "s3://$bucket" --key "$key" >"$WORK/verify.log" 2>&1 || die "verify fails on s3://$bucket: $(cat "$WORK/verify.log")"
 		# The same step on a directory.
 		local r=$WORK/repo-s3cmp-$n
-		"$DEBFLOW" publish -q --repo "$r" --key "$key" --index-compression gz "$dir"/*.deb >/dev/null 2>&1
+		for ((at = 0; at < n; at += batch)); do
+			"$DEBFLOW" publish -q --repo "$r" --key "$key" --index-compression gz "${files[@]:at:batch}" >/dev/null 2>&1
+		done
 		for deb in "${cis[@]}"; do
 			sync
 			timed "$WORK/dir-ci.log" "$DEBFLOW" publish -q --repo "$r" --key "$key" --index-compression gz "$deb"

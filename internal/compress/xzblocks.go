@@ -35,20 +35,21 @@ func XzBlock(data []byte) ([]byte, XzBlockInfo, error) {
 
 // XzStream returns one xz stream made of blocks from XzBlock, in order.
 func XzStream(blocks [][]byte, infos []XzBlockInfo) []byte {
-	n := 12 + 64
-	for _, b := range blocks {
-		n += len(b) + 16
-	}
-	out := make([]byte, 0, n)
-	out = append(out, xzStreamHeader(xzCheckCRC64)...)
-	for _, b := range blocks {
-		out = append(out, b...)
-	}
+	return bytes.Join(XzStreamParts(blocks, infos), nil)
+}
+
+// XzStreamParts is XzStream as the parts to write one after the other:
+// the stream header, the blocks (the caller's slices) and the index with
+// the footer. Writing them so never holds a second copy of the blocks.
+func XzStreamParts(blocks [][]byte, infos []XzBlockInfo) [][]byte {
+	parts := make([][]byte, 0, len(blocks)+2)
+	parts = append(parts, xzStreamHeader(xzCheckCRC64))
+	parts = append(parts, blocks...)
 	records := make([]xzRecord, len(infos))
 	for i, in := range infos {
 		records[i] = xzRecord{unpadded: uint64(in.Unpadded), uncompressed: uint64(in.Uncompressed)}
 	}
-	return append(out, xzIndexAndFooter(records)...)
+	return append(parts, xzIndexAndFooter(records))
 }
 
 // ErrNotXzBlocks says a stream does not hold the blocks it was said to.
