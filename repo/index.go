@@ -43,10 +43,10 @@ type Index struct {
 	versions map[string]map[Key]*Stanza
 	// pieces is the index as published, in file order (see pieces.go);
 	// nil for an index built afresh, which renders sorted. at says which
-	// piece holds a key, added holds the stanzas put since it was loaded.
+	// piece holds a key (nil: to be worked out again, see pieceOf); the
+	// stanzas no piece holds are those put since the index was loaded.
 	pieces []*piece
 	at     map[Key]*piece
-	added  map[Key]*Stanza
 	// lazy says some pieces are not parsed yet: a lookup parses only the
 	// pieces that hold the package, so that a publish does not parse the
 	// suite (looked: the names a batch lookup has dealt with). lookups counts the lookups that had to search pieces without
@@ -67,7 +67,7 @@ type Index struct {
 // NewIndex returns an empty index.
 func NewIndex() *Index {
 	return &Index{byKey: map[Key]*Stanza{},
-		at: map[Key]*piece{}, added: map[Key]*Stanza{}}
+		at: map[Key]*piece{}}
 }
 
 // ParseIndex reads a Packages file that debflow wrote. It relies on the
@@ -171,11 +171,6 @@ func (x *Index) Put(s *Stanza) {
 				}
 			}
 			p.dirty = true
-		} else {
-			if x.added == nil {
-				x.added = map[Key]*Stanza{}
-			}
-			x.added[k] = s
 		}
 	}
 	x.put(s)
@@ -185,13 +180,20 @@ func (x *Index) Put(s *Stanza) {
 // index (Get) and not found: the pieces that may hold its package were
 // parsed then, and are not searched again.
 func (x *Index) putNew(s *Stanza) {
-	if x.pieces != nil {
-		if x.added == nil {
-			x.added = map[Key]*Stanza{}
-		}
-		x.added[s.Key()] = s
-	}
 	x.put(s)
+}
+
+// addedStanzas returns, sorted, the stanzas put since the index was
+// loaded in pieces: those no piece holds.
+func (x *Index) addedStanzas() []*Stanza {
+	var added []*Stanza
+	for k, s := range x.byKey {
+		if x.pieceOf(k) == nil {
+			added = append(added, s)
+		}
+	}
+	sort.Slice(added, func(i, j int) bool { return lessStanza(added[i], added[j]) })
+	return added
 }
 
 func (x *Index) put(s *Stanza) {
@@ -230,7 +232,6 @@ func (x *Index) Delete(k Key) {
 		p.dirty = true
 		delete(x.at, k)
 	}
-	delete(x.added, k)
 	delete(x.byKey, k)
 	if v := x.versions[k.Package]; v != nil {
 		delete(v, k)
@@ -278,12 +279,7 @@ func (x *Index) Bytes() []byte {
 		for _, p := range x.pieces {
 			stanzas = append(stanzas, p.stanzas...)
 		}
-		var added []*Stanza
-		for _, s := range x.added {
-			added = append(added, s)
-		}
-		sort.Slice(added, func(i, j int) bool { return lessStanza(added[i], added[j]) })
-		stanzas = append(stanzas, added...)
+		stanzas = append(stanzas, x.addedStanzas()...)
 	}
 	n := 0
 	for _, s := range stanzas {

@@ -14,7 +14,6 @@ import (
 	"maps"
 	"math"
 	"slices"
-	"sort"
 	"sync"
 
 	"github.com/debflow/debflow/internal/compress"
@@ -706,10 +705,7 @@ func (x *Index) render(formats []compress.Format) (*renderedIndex, error) {
 	if old == nil {
 		added = x.Stanzas()
 	} else {
-		for _, s := range x.added {
-			added = append(added, s)
-		}
-		sort.Slice(added, func(i, j int) bool { return lessStanza(added[i], added[j]) })
+		added = x.addedStanzas()
 	}
 	// Which pieces stay: the clean ones keep their compressed bytes. A
 	// changed piece (or one that lacks a format, or a version 1 member)
@@ -868,7 +864,6 @@ func (x *Index) render(formats []compress.Format) (*renderedIndex, error) {
 	// worked out again if the index changes further (see pieceOf): most
 	// renders are the last thing done with the index.
 	x.pieces = pieces
-	x.added = nil
 	x.at = nil
 	return out, nil
 }
