@@ -421,7 +421,11 @@ func (r *Repo) contentsOf(ctx context.Context, s *suite, names []string) (*suite
 			c.component[st.Key()] = comp
 		}
 		if names == nil {
-			for _, st := range idx.stanzaMap() {
+			all := idx.stanzaMap()
+			if len(c.stanza) == 0 { // made at their size, not grown
+				c.stanza, c.component = make(map[Key]*Stanza, len(all)), make(map[Key]string, len(all))
+			}
+			for _, st := range all {
 				add(st)
 			}
 		}
