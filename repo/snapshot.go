@@ -144,6 +144,7 @@ func (r *Repo) PickSnapshot(ctx context.Context, base string, picks []snapshot.P
 		if err != nil {
 			return err
 		}
+		src.lookOnly = true
 		basePkgs, err := r.contents(ctx, b)
 		if err != nil {
 			return err

@@ -35,6 +35,10 @@ type suite struct {
 	// version is the record's version as read, on a ConditionalStorage
 	// ("" when there was none): the commit replaces only that version.
 	version string
+	// lookOnly says the command only looks the suite's packages up (the
+	// source of a pick): its indexes are read without the Packages.xz
+	// blocks that only a change reuses.
+	lookOnly bool
 }
 
 func indexDir(component, arch string) string { return component + "/binary-" + arch }
@@ -128,7 +132,7 @@ func (r *Repo) repair(ctx context.Context, s *suite) error {
 }
 
 // index returns the index of a component and architecture, reading it
-// the first time (see loadIndex).
+// the first time (see readIndex).
 func (r *Repo) index(ctx context.Context, s *suite, component, arch string) (*Index, error) {
 	dir := indexDir(component, arch)
 	if idx, ok := s.indexes[dir]; ok {
@@ -139,7 +143,7 @@ func (r *Repo) index(ctx context.Context, s *suite, component, arch string) (*In
 		s.indexes[dir] = idx
 		return idx, nil
 	}
-	idx, err := r.loadIndex(ctx, s.name, s.release, dir)
+	idx, err := r.readIndex(ctx, s.name, s.release, dir, !s.lookOnly)
 	if err != nil {
 		return nil, fmt.Errorf("suite %s: index %s: %w", s.name, dir, err)
 	}
@@ -147,17 +151,12 @@ func (r *Repo) index(ctx context.Context, s *suite, component, arch string) (*In
 	return idx, nil
 }
 
-// loadIndex reads the index of dir ("main/binary-amd64") as a Release
+// readIndex reads the index of dir ("main/binary-amd64") as a Release
 // lists it, from its by-hash copies, each checked against the Release. A
 // pieced Packages.gz is read as far as its headers (see pieces.go);
-// anything else is read whole.
-func (r *Repo) loadIndex(ctx context.Context, suite string, rel *Release, dir string) (*Index, error) {
-	return r.readIndex(ctx, suite, rel, dir, true)
-}
-
-// readIndex is loadIndex; without blocks, a pieced index is read without
-// its Packages.xz, whose blocks only a change reuses (an index read to
-// count or look up, never rendered).
+// anything else is read whole. Without blocks, a pieced index is read
+// without its Packages.xz, whose blocks only a change reuses (an index
+// read to count or look up, never rendered).
 func (r *Repo) readIndex(ctx context.Context, suite string, rel *Release, dir string, blocks bool) (*Index, error) {
 	name := dir + "/Packages"
 	gz, err := r.readListed(ctx, suite, rel, name+".gz")
