@@ -64,7 +64,16 @@ type FS struct {
 	// every operation instead of being opened for each: a publish of
 	// thousands of packages makes a few operations per package.
 	mu     sync.Mutex
-	locked *os.Root
+	locked *heldRoot
+}
+
+// heldRoot is the root an FS keeps open while it holds the lock. It is
+// closed when the lock is released and the last operation using it is
+// done.
+type heldRoot struct {
+	root     *os.Root
+	users    int
+	released bool
 }
 
 // NewFS returns the storage of the repository in directory root. root need
@@ -420,19 +429,23 @@ func (f *FS) Lock(ctx context.Context, holder string, waiting func(holder string
 		file.Close() // releases the lock
 		return nil, fmt.Errorf("repo: lock: opening the root: %w", err)
 	}
+	held := &heldRoot{root: root}
 	f.mu.Lock()
-	f.locked = root
+	f.locked = held
 	f.mu.Unlock()
 	var once sync.Once
 	var unlockErr error
 	return func() error {
 		once.Do(func() {
 			f.mu.Lock()
-			if f.locked == root {
+			if f.locked == held {
 				f.locked = nil
 			}
+			held.released = true
+			if held.users == 0 {
+				held.root.Close()
+			}
 			f.mu.Unlock()
-			root.Close()
 			unlockErr = errors.Join(file.Truncate(0), syscall.Flock(int(file.Fd()), syscall.LOCK_UN), file.Close())
 			if unlockErr != nil {
 				unlockErr = fmt.Errorf("repo: unlock %s: %w", fsLockName, unlockErr)
@@ -494,11 +507,18 @@ func (f *FS) checkName(name string) error {
 // caller (created first when create is set and it does not exist).
 func (f *FS) open(create bool) (r *os.Root, done func(), err error) {
 	f.mu.Lock()
-	r = f.locked
-	f.mu.Unlock()
-	if r != nil {
-		return r, func() {}, nil
+	if h := f.locked; h != nil {
+		h.users++
+		f.mu.Unlock()
+		return h.root, func() {
+			f.mu.Lock()
+			if h.users--; h.users == 0 && h.released {
+				h.root.Close()
+			}
+			f.mu.Unlock()
+		}, nil
 	}
+	f.mu.Unlock()
 	if create {
 		r, err = f.openRootCreate()
 	} else {
