@@ -56,7 +56,7 @@ type Index struct {
 	lazy    bool
 	lookups int
 	scratch []byte
-	looked  map[string]bool // names whose pieces parseNames has parsed
+	looked  []string // sorted: the names whose pieces parseNames has parsed
 	err     error
 	// plainStored says the plain Packages this index was read from is
 	// stored (an older debflow's layout): its named copy goes at the

@@ -480,7 +480,7 @@ func (x *Index) addParsed(p *piece, stanzas []*Stanza, err error) {
 // are searched whole; after lazyLookups such lookups the index is parsed
 // once instead.
 func (x *Index) parseName(name string) {
-	if !x.lazy || x.looked[name] {
+	if !x.lazy || x.wasLooked(name) {
 		return
 	}
 	needle := []byte("Package: " + name + "\n")
@@ -524,17 +524,10 @@ func (x *Index) parseNames(names []string) {
 	if !x.lazy || len(names) < 2 {
 		return
 	}
-	type probe struct {
-		h1, h2 uint32
-		needle []byte
-	}
-	probes := make([]probe, 0, len(names))
-	for _, name := range names {
-		if x.looked[name] {
-			continue
-		}
-		h1, h2 := bloomHash(name)
-		probes = append(probes, probe{h1, h2, []byte("Package: " + name + "\n")})
+	type probe struct{ h1, h2 uint32 }
+	probes := make([]probe, len(names))
+	for i, name := range names {
+		probes[i].h1, probes[i].h2 = bloomHash(name)
 	}
 	var hits []int
 	for _, p := range x.pieces {
@@ -560,19 +553,21 @@ func (x *Index) parseNames(names []string) {
 			continue
 		}
 		for _, i := range hits {
-			if mentions(x.scratch, probes[i].needle) {
+			if mentions(x.scratch, []byte("Package: "+names[i]+"\n")) {
 				p.raw = slices.Clone(x.scratch)
 				x.parsePiece(p)
 				break
 			}
 		}
 	}
-	if x.looked == nil {
-		x.looked = make(map[string]bool, len(names))
-	}
-	for _, name := range names {
-		x.looked[name] = true
-	}
+	x.looked = slices.Clone(names)
+	slices.Sort(x.looked)
+}
+
+// wasLooked says whether parseNames has dealt with the name.
+func (x *Index) wasLooked(name string) bool {
+	_, ok := slices.BinarySearch(x.looked, name)
+	return ok
 }
 
 // mentions says whether the piece's text has the line needle.
