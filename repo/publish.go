@@ -311,7 +311,10 @@ func (r *Repo) publishLocked(ctx context.Context, pkgs []*Package, opts PublishO
 		return nil, err
 	}
 	res.Generation = s.state.Generation
-	res.Added = make([]string, len(adds)) // made now: not held through the render
+	// The indexes are published: their pieces go before the result's
+	// names are made, which are not held through the render either.
+	s.indexes, files = nil, nil
+	res.Added = make([]string, len(adds))
 	for i, st := range adds {
 		res.Added[i] = st.Key().String()
 	}
