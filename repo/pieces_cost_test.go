@@ -143,14 +143,7 @@ func TestPiecesBatchLookups(t *testing.T) {
 	for i := range 100 {
 		idx.Put(benchStanza(t, i))
 	}
-	ri, err := idx.render([]compress.Format{compress.Gzip})
-	if err != nil {
-		t.Fatal(err)
-	}
-	loaded, err := loadPieces(ri.file(compress.Gzip), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	loaded := reloaded(t, idx)
 	if loaded.Get(benchStanza(t, 7).Key()) == nil || !loaded.lazy {
 		t.Fatal("one lookup: want the stanza, and the index still lazy")
 	}
@@ -201,14 +194,7 @@ func TestPiecesFilterLookup(t *testing.T) {
 		}
 		idx.Put(st)
 	}
-	ri, err := idx.render([]compress.Format{compress.Gzip})
-	if err != nil {
-		t.Fatal(err)
-	}
-	loaded, err := loadPieces(ri.file(compress.Gzip), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	loaded := reloaded(t, idx)
 	if n, all := loaded.counts(); n != 300 || all != 30 {
 		t.Fatalf("counts %d, %d; want 300, 30", n, all)
 	}
@@ -307,14 +293,7 @@ func TestPiecesBatchNames(t *testing.T) {
 	for i := range 300 {
 		idx.Put(benchStanza(t, i))
 	}
-	ri, err := idx.render([]compress.Format{compress.Gzip})
-	if err != nil {
-		t.Fatal(err)
-	}
-	loaded, err := loadPieces(ri.file(compress.Gzip), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	loaded := reloaded(t, idx)
 	names := []string{"pkg00042", "pkg00250"}
 	for i := range 500 {
 		names = append(names, fmt.Sprintf("pkg%05d", 1000+i))
@@ -340,4 +319,19 @@ func TestPiecesBatchNames(t *testing.T) {
 	if loaded.err != nil {
 		t.Fatalf("a lookup after the batch decompressed a piece: %v", loaded.err)
 	}
+}
+
+// reloaded renders idx as a Packages.gz and loads that as a publish would:
+// as far as the pieces' headers.
+func reloaded(t *testing.T, idx *Index) *Index {
+	t.Helper()
+	ri, err := idx.render([]compress.Format{compress.Gzip})
+	if err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := loadPieces(ri.file(compress.Gzip), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loaded
 }
