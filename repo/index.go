@@ -49,10 +49,11 @@ type Index struct {
 	at     map[Key]*piece
 	// lazy says some pieces are not parsed yet: a lookup parses only the
 	// pieces that hold the package, so that a publish does not parse the
-	// suite (looked: the names a batch lookup has dealt with). lookups counts the lookups that had to search pieces without
-	// a filter (written by an older debflow); scratch is where a piece
-	// whose filter answers "maybe" is decompressed to be searched. err is
-	// the first parse error met on the way.
+	// suite (looked: the names a batch lookup has dealt with). lookups
+	// counts the lookups that had to search pieces without a filter
+	// (written by an older debflow); scratch is where a piece whose filter
+	// answers "maybe" is decompressed to be searched. err is the first
+	// parse error met on the way.
 	lazy    bool
 	lookups int
 	scratch []byte
@@ -176,13 +177,6 @@ func (x *Index) Put(s *Stanza) {
 	x.put(s)
 }
 
-// putNew is Put for a stanza whose key the caller has looked up in this
-// index (Get) and not found: the pieces that may hold its package were
-// parsed then, and are not searched again.
-func (x *Index) putNew(s *Stanza) {
-	x.put(s)
-}
-
 // addedStanzas returns, sorted, the stanzas put since the index was
 // loaded in pieces: those no piece holds.
 func (x *Index) addedStanzas() []*Stanza {
@@ -196,6 +190,9 @@ func (x *Index) addedStanzas() []*Stanza {
 	return added
 }
 
+// put records a stanza in the maps, without searching the pieces: Put
+// for a key that no piece holds, which a caller that looked it up (Get)
+// and found nothing knows.
 func (x *Index) put(s *Stanza) {
 	k := s.Key()
 	x.byKey[k] = s

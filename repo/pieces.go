@@ -483,7 +483,6 @@ func (x *Index) parseName(name string) {
 	if !x.lazy || x.wasLooked(name) {
 		return
 	}
-	needle := []byte("Package: " + name + "\n")
 	h1, h2 := bloomHash(name)
 	counted := false
 	for _, p := range x.pieces {
@@ -497,22 +496,7 @@ func (x *Index) parseName(name string) {
 				return
 			}
 		}
-		text := p.raw
-		if text == nil {
-			var err error
-			if x.scratch, err = inflateMember(x.scratch[:0], p.gz, p.plainLen); err != nil {
-				x.addParsed(p, nil, err)
-				continue
-			}
-			text = x.scratch
-		}
-		if !mentions(text, needle) {
-			continue
-		}
-		if p.raw == nil {
-			p.raw = slices.Clone(text)
-		}
-		x.parsePiece(p)
+		x.parseIfHolds(p, []string{name})
 	}
 }
 
@@ -529,7 +513,7 @@ func (x *Index) parseNames(names []string) {
 	for i, name := range names {
 		probes[i].h1, probes[i].h2 = bloomHash(name)
 	}
-	var hits []int
+	var maybe []string
 	for _, p := range x.pieces {
 		if !p.unparsed {
 			continue
@@ -538,30 +522,42 @@ func (x *Index) parseNames(names []string) {
 			x.parsePiece(p)
 			continue
 		}
-		hits = hits[:0]
+		maybe = maybe[:0]
 		for i, pr := range probes {
 			if bloomMayHash(p.filter, pr.h1, pr.h2) {
-				hits = append(hits, i)
+				maybe = append(maybe, names[i])
 			}
 		}
-		if len(hits) == 0 {
-			continue
-		}
-		var err error
-		if x.scratch, err = inflateMember(x.scratch[:0], p.gz, p.plainLen); err != nil {
-			x.addParsed(p, nil, err)
-			continue
-		}
-		for _, i := range hits {
-			if mentions(x.scratch, []byte("Package: "+names[i]+"\n")) {
-				p.raw = slices.Clone(x.scratch)
-				x.parsePiece(p)
-				break
-			}
+		if len(maybe) > 0 {
+			x.parseIfHolds(p, maybe)
 		}
 	}
 	x.looked = slices.Clone(names)
 	slices.Sort(x.looked)
+}
+
+// parseIfHolds parses the unparsed piece p when its text holds a stanza of
+// one of the names. A text decompressed only to be searched goes to the
+// scratch buffer, and is kept only when the piece is parsed.
+func (x *Index) parseIfHolds(p *piece, names []string) {
+	text := p.raw
+	if text == nil {
+		var err error
+		if x.scratch, err = inflateMember(x.scratch[:0], p.gz, p.plainLen); err != nil {
+			x.addParsed(p, nil, err)
+			return
+		}
+		text = x.scratch
+	}
+	for _, name := range names {
+		if mentions(text, []byte("Package: "+name+"\n")) {
+			if p.raw == nil {
+				p.raw = slices.Clone(text)
+			}
+			x.parsePiece(p)
+			return
+		}
+	}
 }
 
 // wasLooked says whether parseNames has dealt with the name.

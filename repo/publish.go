@@ -278,12 +278,12 @@ func (r *Repo) publishLocked(ctx context.Context, pkgs []*Package, opts PublishO
 		return nil, err
 	}
 	// Every target index has been searched for these packages (Get,
-	// above), so they go in without another search, and the names that
-	// search remembered are forgotten.
+	// above) and holds none of them, so they go in without another search
+	// (put, not Put), and the names that search remembered are forgotten.
 	for _, st := range adds {
 		for _, arch := range targets(st.Architecture) {
 			idx, _ := r.index(ctx, s, opts.Component, arch)
-			idx.putNew(st)
+			idx.put(st)
 			s.changed[indexDir(opts.Component, arch)] = true
 		}
 	}
