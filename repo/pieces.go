@@ -859,12 +859,8 @@ func (x *Index) render(formats []compress.Format) (*renderedIndex, error) {
 	return out, nil
 }
 
-// hashParts is hashSHA256 of data, or of parts written one after the
-// other.
-func hashParts(data []byte, parts [][]byte) Hashes {
-	if parts == nil {
-		return hashSHA256(data)
-	}
+// hashParts is hashSHA256 of parts written one after the other.
+func hashParts(parts [][]byte) Hashes {
 	h := sha256.New()
 	n := 0
 	for _, p := range parts {

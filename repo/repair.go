@@ -189,7 +189,7 @@ func (r *Repo) restoreByHash(ctx context.Context, suite string, rel *Release) er
 		if got := HashBytes(data); got.SHA256 != h.SHA256 {
 			return fmt.Errorf("%w: %s does not match its Release hash", ErrNeedsRepair, name)
 		}
-		if err := r.storeByHash(ctx, suite, indexFile{name: name, data: data, hash: h}); err != nil {
+		if err := r.storeByHash(ctx, suite, indexFile{name: name, parts: [][]byte{data}, hash: h}); err != nil {
 			return err
 		}
 	}

@@ -274,9 +274,11 @@ func byHashName(suite, file, algo, sum string) string {
 // the same content as an object that exists already (src, a by-hash file of
 // another suite), which is then copied without being read.
 type indexFile struct {
-	name  string // relative to dists/SUITE/
-	data  []byte
-	parts [][]byte // the content in parts, instead of data (a pieced index)
+	name string // relative to dists/SUITE/
+	// parts is the content, in the parts to write one after the other
+	// (a pieced index: its members or blocks, not a copy of them); nil when
+	// it is not in memory.
+	parts [][]byte
 	src   string
 	hash  Hashes
 	// unstored: listed in Release, not stored (see stored). dropNamed:
@@ -284,13 +286,10 @@ type indexFile struct {
 	unstored, dropNamed bool
 }
 
-// held says the file's content is in memory (data or parts).
-func (f indexFile) held() bool { return f.data != nil || f.parts != nil }
-
 // content returns a reader of the file's content in memory.
 func (f indexFile) content() io.Reader {
-	if f.parts == nil {
-		return bytes.NewReader(f.data)
+	if len(f.parts) == 1 {
+		return bytes.NewReader(f.parts[0]) // a storage may take a *bytes.Reader as it is
 	}
 	rs := make([]io.Reader, len(f.parts))
 	for i, p := range f.parts {
@@ -337,7 +336,7 @@ func (r *Repo) storeNamed(ctx context.Context, suite string, f indexFile) error 
 		}
 		return nil
 	}
-	if f.held() {
+	if f.parts != nil {
 		return r.st.Put(ctx, suiteDir(suite)+f.name, f.content())
 	}
 	rc, err := r.st.Get(ctx, byHashName(suite, f.name, "SHA256", f.hash.SHA256))
@@ -382,7 +381,7 @@ func renderIndexes(s *suite, compressions []string) ([]indexFile, error) {
 		if pieced {
 			pf.unstored, pf.dropNamed = true, idx.plainStored
 		} else {
-			pf.data = plain
+			pf.parts = [][]byte{plain}
 		}
 		out = append(out, pf)
 		for _, f := range formats {
@@ -401,12 +400,12 @@ func renderIndexes(s *suite, compressions []string) ([]indexFile, error) {
 			if err := w.Close(); err != nil {
 				return nil, err
 			}
-			out = append(out, indexFile{name: dir + "/Packages" + f.Ext(), data: buf.Bytes()})
+			out = append(out, indexFile{name: dir + "/Packages" + f.Ext(), parts: [][]byte{buf.Bytes()}})
 		}
 	}
 	err := parallel(len(out), func(i int) error {
 		if out[i].hash.SHA256 == "" {
-			out[i].hash = hashParts(out[i].data, out[i].parts)
+			out[i].hash = hashParts(out[i].parts)
 		}
 		return nil
 	})
