@@ -661,15 +661,6 @@ type renderedIndex struct {
 	pieces []*piece
 }
 
-// file returns a pieced format's file whole (nil when it was not made).
-func (ri *renderedIndex) file(f compress.Format) []byte {
-	parts, ok := ri.files[f]
-	if !ok {
-		return nil
-	}
-	return bytes.Join(parts, nil)
-}
-
 // plain returns the whole plain index, decompressing the pieces that are
 // not parsed.
 func (ri *renderedIndex) plain() ([]byte, error) {

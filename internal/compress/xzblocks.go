@@ -33,14 +33,10 @@ func XzBlock(data []byte) ([]byte, XzBlockInfo, error) {
 	return job.out[16:], info, nil
 }
 
-// XzStream returns one xz stream made of blocks from XzBlock, in order.
-func XzStream(blocks [][]byte, infos []XzBlockInfo) []byte {
-	return bytes.Join(XzStreamParts(blocks, infos), nil)
-}
-
-// XzStreamParts is XzStream as the parts to write one after the other:
-// the stream header, the blocks (the caller's slices) and the index with
-// the footer. Writing them so never holds a second copy of the blocks.
+// XzStreamParts returns one xz stream made of blocks from XzBlock, in
+// order, as the parts to write one after the other: the stream header, the
+// blocks (the caller's slices) and the index with the footer. Writing them
+// so never holds a second copy of the blocks.
 func XzStreamParts(blocks [][]byte, infos []XzBlockInfo) [][]byte {
 	parts := make([][]byte, 0, len(blocks)+2)
 	parts = append(parts, xzStreamHeader(xzCheckCRC64))
@@ -55,7 +51,7 @@ func XzStreamParts(blocks [][]byte, infos []XzBlockInfo) [][]byte {
 // ErrNotXzBlocks says a stream does not hold the blocks it was said to.
 var ErrNotXzBlocks = errors.New("compress: not an xz stream of the given blocks")
 
-// XzSplitBlocks returns the blocks of a stream written by XzStream whose
+// XzSplitBlocks returns the blocks of a stream written by XzStreamParts whose
 // unpadded sizes are known, without decompressing them.
 func XzSplitBlocks(stream []byte, unpadded []int64) ([][]byte, error) {
 	hdr := xzStreamHeader(xzCheckCRC64)
