@@ -35,6 +35,7 @@ type Options struct {
 	Arch        string          // overrides the spec's arch
 	Version     string          // overrides the spec's and git's version
 	Compression compress.Format // "" means the spec's deb.compression, else xz
+	Level       int             // of Compression (compress.ParseMethod); not used when Compression is ""
 	Signer      signing.Signer  // nil builds an unsigned package
 	Getenv      func(string) string
 	// Check, when set, reads the package, every byte as it is written to
@@ -99,6 +100,7 @@ func Build(ctx context.Context, spec *Spec, opts Options) (Result, error) {
 	}
 	err = WriteDebContext(ctx, out, plan.Package, DebOptions{
 		Compression: plan.Compression,
+		Level:       plan.Level,
 		ModTime:     plan.ModTime,
 		Signer:      opts.Signer,
 		TempDir:     opts.OutDir,
@@ -181,6 +183,7 @@ type BuildPlan struct {
 	Dirty               bool // the git work tree has uncommitted changes to tracked files
 	ModTime             time.Time
 	Compression         compress.Format
+	Level               int // of Compression, compress.DefaultLevel for its default
 	Package             *Package
 }
 
@@ -231,20 +234,22 @@ func plan(ctx context.Context, spec *Spec, opts Options) (*BuildPlan, error) {
 		return nil, specErr(field, "%v", err)
 	}
 
-	var format compress.Format
 	var err error
 	switch {
 	case opts.Compression != "":
-		format, err = compress.ParseFormat(string(opts.Compression))
+		p.Compression, err = compress.ParseFormat(string(opts.Compression))
+		if err == nil {
+			err = compress.CheckLevel(p.Compression, opts.Level)
+			p.Level = opts.Level
+		}
 	case spec.Deb.Compression != "":
-		format, err = debCompression(spec.Deb.Compression)
+		p.Compression, p.Level, err = debCompression(spec.Deb.Compression)
 	default:
-		format = DefaultCompression
+		p.Compression = DefaultCompression
 	}
 	if err != nil {
 		return nil, fmt.Errorf("compression: %w", err)
 	}
-	p.Compression = format
 
 	git, gitErr := DescribeGit(ctx, spec.dir)
 	if gitErr == nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -414,6 +415,10 @@ contents:
 		{name: "bad depends", spec: base + "depends: [\"Bash >= 4\"]\n", wantErr: "depends: ", wantIs: ErrSpec},
 		{name: "bad arch", spec: base, opts: Options{Arch: "x86 64"}, wantErr: `--arch: invalid architecture "x86 64"`, wantIs: ErrSpec},
 		{name: "unknown compression", spec: base, opts: Options{Compression: "lz4"}, wantErr: "compression", wantIs: compress.ErrUnknownFormat},
+		{name: "bad compression level", spec: base, opts: Options{Compression: compress.Gzip, Level: 10}, wantErr: `compression: compress: bad compression level "10" for gzip (valid: 1-9)`, wantIs: compress.ErrBadLevel},
+		{name: "xz level in the spec", spec: base + "deb:\n  compression: xz:6\n", wantErr: `deb.compression: compress: bad compression level: xz has no compression levels ("6")`, wantIs: ErrSpec},
+		{name: "zstd level typo in the spec", spec: base + "deb:\n  compression: zstd:fatest\n", wantErr: `deb.compression: compress: bad compression level "fatest" for zstd (valid: 1-22, fastest, default, better or best)`, wantIs: ErrSpec},
+		{name: "zstd level in an override", spec: base + "overrides:\n  deb:\n    deb:\n      compression: zstd:30\n", wantErr: `overrides.deb.deb.compression: compress: bad compression level "30"`, wantIs: ErrSpec},
 		{name: "missing script", spec: base + "scripts:\n  postinstall: nope.sh\n", wantErr: "scripts.postinstall", wantIs: ErrSpec},
 		// Nothing may block the build: a FIFO would wait for a writer forever.
 		{name: "FIFO script", spec: base + "scripts:\n  preinstall: fifo\n", wantErr: "scripts.preinstall: " + "DIR/fifo: not a regular file (a FIFO)", wantIs: ErrSpec},
@@ -550,5 +555,79 @@ func gitIn(t *testing.T, dir string) func(args ...string) {
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("git %v: %v\n%s", args, err, out)
 		}
+	}
+}
+
+// TestCompressionLevels builds one tree at several levels: a level in the
+// spec and the same level from the options give the same package, levels
+// sharing a zstd encoder speed give the same package, other levels other
+// data members, and dpkg-deb reads them all.
+func TestCompressionLevels(t *testing.T) {
+	dir := t.TempDir()
+	var text bytes.Buffer
+	for i := 0; text.Len() < 2<<20; i++ {
+		fmt.Fprintf(&text, "line %d: the quick brown fox %d jumps over the lazy dog %x\n", i, i*7%13, i*i)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "big.txt"), text.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	specText := func(compression string) string {
+		s := "name: lvl\nversion: 1.0.0\nmaintainer: T <t@example.com>\ndescription: d\ncontents:\n  - src: big.txt\n    dst: /usr/share/lvl/big.txt\n"
+		if compression != "" {
+			s += "deb:\n  compression: " + compression + "\n"
+		}
+		return s
+	}
+	build := func(compression string, opts Options) []byte {
+		t.Helper()
+		file := filepath.Join(dir, "nfpm.yaml")
+		if err := os.WriteFile(file, []byte(specText(compression)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		spec, err := LoadSpec(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts.OutDir, opts.Check = t.TempDir(), inspect
+		opts.Getenv = env("SOURCE_DATE_EPOCH", "1700000000")
+		res, err := Build(context.Background(), spec, opts)
+		if err != nil {
+			t.Fatalf("%s %+v: %v", compression, opts, err)
+		}
+		if _, err := exec.LookPath("dpkg-deb"); err == nil {
+			if out := run(t, "dpkg-deb", "--contents", res.Path); !strings.Contains(out, "./usr/share/lvl/big.txt") {
+				t.Errorf("dpkg-deb --contents of the %s package:\n%s", compression, out)
+			}
+		}
+		data, err := os.ReadFile(res.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
+	}
+	fastest := build("zstd:fastest", Options{})
+	if !bytes.Equal(build("zstd:2", Options{}), fastest) {
+		t.Error("zstd:2 and zstd:fastest differ")
+	}
+	if !bytes.Equal(build("", Options{Compression: compress.Zstd, Level: 1}), fastest) {
+		t.Error("--compression zstd:1 and deb.compression zstd:fastest differ")
+	}
+	def := build("zstd", Options{})
+	if !bytes.Equal(build("zstd:3", Options{}), def) {
+		t.Error("zstd:3 and zstd differ")
+	}
+	if bytes.Equal(def, fastest) {
+		t.Error("zstd:fastest gave the default's bytes")
+	}
+	gz1, gz9 := build("gzip:1", Options{}), build("gzip:9", Options{})
+	if len(gz9) >= len(gz1) {
+		t.Errorf("gzip:9 gave %d bytes, gzip:1 %d", len(gz9), len(gz1))
+	}
+	// The options win over the spec, level included.
+	if !bytes.Equal(build("gzip:1", Options{Compression: compress.Gzip, Level: 9}), gz9) {
+		t.Error("--compression gzip:9 over deb.compression gzip:1 is not gzip:9")
+	}
+	if !bytes.Equal(build("gzip:1", Options{Compression: compress.Gzip}), build("gzip", Options{})) {
+		t.Error("--compression gzip over deb.compression gzip:1 is not the default level")
 	}
 }

@@ -22,10 +22,9 @@ import (
 const defaultUmask = 0o022
 
 // debCompression reads nfpm's deb.compression: a format, optionally with
-// a level after ':' ("gzip:9"), which debflow does not use.
-func debCompression(v string) (compress.Format, error) {
-	name, _, _ := strings.Cut(v, ":")
-	return compress.ParseFormat(name)
+// a level after ':' ("gzip:9", "zstd:fastest"; compress.ParseMethod).
+func debCompression(v string) (compress.Format, int, error) {
+	return compress.ParseMethod(v)
 }
 
 // contentTree builds the data tree by nfpm's rules (files.PrepareForPackager):

@@ -80,6 +80,7 @@ func executableMember(name string) bool {
 // DebOptions controls how a package is written.
 type DebOptions struct {
 	Compression compress.Format
+	Level       int            // of Compression; compress.DefaultLevel for its default
 	ModTime     time.Time      // every timestamp in the archive (SOURCE_DATE_EPOCH)
 	Signer      signing.Signer // nil for an unsigned package
 	TempDir     string         // where the data member is spooled; "" for os.TempDir
@@ -249,7 +250,7 @@ func parentDir(p string) string {
 }
 
 func writeDataTar(ctx context.Context, w io.Writer, entries []tarEntry, opts DebOptions) (md5sums map[string]string, installedKiB int64, err error) {
-	cw, err := compress.NewWriter(w, opts.Compression)
+	cw, err := compress.NewWriterLevel(w, opts.Compression, opts.Level)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -382,7 +383,7 @@ func controlTar(control debian.Paragraph, entries []tarEntry, sums map[string]st
 	}
 
 	var buf bytes.Buffer
-	cw, err := compress.NewWriter(&buf, opts.Compression)
+	cw, err := compress.NewWriterLevel(&buf, opts.Compression, opts.Level)
 	if err != nil {
 		return nil, err
 	}

@@ -449,6 +449,8 @@ var compatSpecs = []struct {
 	{name: "umask and mtime", spec: compatHead + "umask: 0o027\nmtime: 2020-01-02T03:04:05Z\ncontents:\n  - src: bin/app\n    dst: /usr/bin/app\n  - src: etc/app.conf\n    dst: /etc/app/app.conf\n"},
 	{name: "compression zstd", spec: compatHead + "deb:\n  compression: zstd\ncontents:\n  - src: bin/app\n    dst: /usr/bin/app\n"},
 	{name: "compression gzip level", spec: compatHead + "deb:\n  compression: gzip:9\ncontents:\n  - src: bin/app\n    dst: /usr/bin/app\n"},
+	{name: "compression zstd level", spec: compatHead + "deb:\n  compression: zstd:fastest\ncontents:\n  - src: bin/app\n    dst: /usr/bin/app\n"},
+	{name: "compression zstd numeric level", spec: compatHead + "deb:\n  compression: zstd:19\ncontents:\n  - src: bin/app\n    dst: /usr/bin/app\n"},
 	{name: "platform and arch variant", spec: compatHead + "platform: linux\narch: amd64\ndeb:\n  arch_variant: v3\n"},
 	{name: "multi-paragraph description", spec: "name: app\nversion: 1.0.0\ndescription: |\n  Synopsis\n  First paragraph\n    indented\n\n  Second paragraph\n"},
 }

@@ -220,7 +220,7 @@ func (s *Spec) checkStatic() error {
 	}
 	check := func(prefix string, o *Overridables) error {
 		if o.Deb.Compression != "" {
-			if _, err := debCompression(o.Deb.Compression); err != nil {
+			if _, _, err := debCompression(o.Deb.Compression); err != nil {
 				return specErr(prefix+"deb.compression", "%v", err)
 			}
 		}

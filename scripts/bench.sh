@@ -43,7 +43,7 @@ GO_BENCHTIME=${BENCH_GO_BENCHTIME:-1x}
 FAILED=()
 WORK=
 PUB_BATCH=0
-declare -A BUILD_RATIO=() CI_ALL=() PUB_BY_N=()
+declare -A BUILD_RATIO=() BUILD_S=() BUILD_DPKG_S=() CI_ALL=() PUB_BY_N=()
 P_SNAP_ALL= P_PROMOTE_ALL= P_PICK_ALL=
 
 usage() {
@@ -195,11 +195,15 @@ section_build() {
 	echo "          debflow also writes md5sums, which dpkg-deb --build does not. Debflow builds are unsigned (--unsigned)."
 	echo
 
-	local rows=() c lvl dflag deb got df_s df_mb df_cpu df_size dp_s dp_mb dp_cpu dp_size
-	for c in xz zstd gzip gzip6; do
-		lvl=$c dflag=()
-		if [[ $c == gzip6 ]]; then lvl=gzip dflag=(-z6); fi
-		if [[ $c != gzip6 ]]; then
+	# name|debflow --compression (empty: the row above's build again)|dpkg-deb -Z|dpkg-deb -z (empty: its default)
+	local cases=("xz|xz|xz|" "zstd|zstd|zstd|" "zstd:fastest|zstd:fastest|zstd|1"
+		"gzip|gzip|gzip|" "gzip (dpkg -z6)||gzip|6")
+	local rows=() row name c z lvl dflag deb got df_s df_mb df_cpu df_size dp_s dp_mb dp_cpu dp_size
+	for row in "${cases[@]}"; do
+		IFS='|' read -r name c z lvl <<<"$row"
+		dflag=()
+		[[ -n $lvl ]] && dflag=(-z"$lvl")
+		if [[ -n $c ]]; then
 			rm -rf "$d/out"
 			timed "$d/debflow-$c.log" "$DEBFLOW" build -q --unsigned --spec "$d/bench.yaml" --out "$d/out" --version 1.0 --compression "$c"
 			df_s=$T_S df_mb=$T_MB df_cpu=$T_CPU
@@ -210,17 +214,15 @@ section_build() {
 			((got == want)) || die "debflow's $c package has $got entries, the tree $want"
 			df_size=$(stat -c %s "$deb")
 			rm -f "$deb"
+			BUILD_S[$c]=$df_s
 		fi
-		timed "$d/dpkg-$c.log" dpkg-deb --root-owner-group -Z"$lvl" "${dflag[@]}" --build "$d/root" "$d/dpkg.deb"
+		timed "$d/dpkg-$z$lvl.log" dpkg-deb --root-owner-group -Z"$z" "${dflag[@]}" --build "$d/root" "$d/dpkg.deb"
 		dp_s=$T_S dp_mb=$T_MB dp_cpu=$T_CPU
 		dp_size=$(stat -c %s "$d/dpkg.deb")
 		rm -f "$d/dpkg.deb"
-		if [[ $c == gzip6 ]]; then
-			rows+=("gzip (dpkg -z6)|$df_s|$df_cpu|$df_mb|$dp_s|$dp_cpu|$dp_mb|$(ratio "$dp_s" "$df_s")|$(mb "$df_size")|$(mb "$dp_size")")
-		else
-			rows+=("$c|$df_s|$df_cpu|$df_mb|$dp_s|$dp_cpu|$dp_mb|$(ratio "$dp_s" "$df_s")|$(mb "$df_size")|$(mb "$dp_size")")
-		fi
-		BUILD_RATIO[$c]=$(ratio "$dp_s" "$df_s")
+		rows+=("$name|$df_s|$df_cpu|$df_mb|$dp_s|$dp_cpu|$dp_mb|$(ratio "$dp_s" "$df_s")|$(mb "$df_size")|$(mb "$dp_size")")
+		[[ -z $lvl ]] && BUILD_DPKG_S[$z]=$dp_s
+		[[ -z $lvl && -n $c ]] && BUILD_RATIO[$c]=$(ratio "$dp_s" "$df_s")
 	done
 
 	echo "ratio = dpkg-deb time / debflow time (> 1: debflow faster). Times in s (wall, cpu = user+sys), RSS = peak MB, sizes in MB."
@@ -233,7 +235,9 @@ section_build() {
 		# shellcheck disable=SC2059
 		printf "$fmt" "${f[@]}"
 	done
-	echo "(the gzip (dpkg -z6) row compares the same debflow gzip build with dpkg-deb -z6, zlib's default level)"
+	echo "(the zstd:fastest row compares debflow's fastest zstd level with dpkg-deb -z1, the gzip (dpkg -z6) row the"
+	echo " same debflow gzip build with dpkg-deb -z6, zlib's default level)"
+	echo "debflow zstd:fastest against dpkg-deb's default zstd level: ratio $(ratio "${BUILD_DPKG_S[zstd]}" "${BUILD_S[zstd:fastest]}")"
 	echo
 	echo "Goals (2 cores):"
 	local g

@@ -278,3 +278,31 @@ func TestBuildRefusesWhatPublishRefuses(t *testing.T) {
 		emptyDir(t, out)
 	}
 }
+
+// TestBuildCompressionFlag: --compression takes a level after a colon, as
+// deb.compression does; a level the format does not have is a usage error
+// (exit 2) and writes nothing.
+func TestBuildCompressionFlag(t *testing.T) {
+	spec := exampleSpec(t)
+	vars := map[string]string{"SOURCE_DATE_EPOCH": "1700000000"}
+	out := t.TempDir()
+	code, stdout, stderr := runWith(t, vars, "build", "--spec", spec, "--out", out, "--version", "1.0", "--compression", "zstd:fastest", "-q")
+	if code != 0 {
+		t.Fatalf("zstd:fastest: exit %d: %s", code, stderr)
+	}
+	deb, err := os.ReadFile(strings.TrimSpace(stdout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(deb, []byte("data.tar.zst")) { // the ar member header
+		t.Error("no data.tar.zst member")
+	}
+	for _, bad := range []string{"xz:9", "gzip:0", "zstd:fatest"} {
+		out := t.TempDir()
+		code, _, stderr := runWith(t, vars, "build", "--spec", spec, "--out", out, "--version", "1.0", "--compression", bad)
+		if code != exitUsage || !strings.Contains(stderr, "compression level") {
+			t.Errorf("--compression %s: exit %d, want %d; stderr: %s", bad, code, exitUsage, stderr)
+		}
+		emptyDir(t, out)
+	}
+}

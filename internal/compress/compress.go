@@ -16,7 +16,7 @@
 //     comment, MTIME 0, XFL 0, OS 255 ("unknown"). The deflate stream is built
 //     the way pigz builds it: the input is cut into 1 MiB chunks which are
 //     compressed in parallel with github.com/klauspost/compress/flate at
-//     level 7; every chunk is primed with the last 32 KiB of the previous
+//     level 7 (NewWriterLevel: 1-9); every chunk is primed with the last 32 KiB of the previous
 //     chunk as preset dictionary and ends with a sync flush, so the pieces
 //     join into one ordinary deflate stream that loses almost nothing to the
 //     split (the output is 2-4% larger than gzip -9's, made ten times as
@@ -39,9 +39,11 @@
 //     github.com/ulikunitz/xz read the output. Empty input gives the 32-byte
 //     stream that xz writes for empty input.
 //   - Zstd: one zstd frame from github.com/klauspost/compress/zstd at
-//     SpeedDefault (comparable to zstd -3, dpkg-deb's default) with a 2 MiB
-//     window (the window zstd -3 uses for large inputs) and a content
-//     checksum. The encoder runs with concurrent blocks enabled: it cuts the
+//     SpeedDefault (comparable to zstd -3, dpkg-deb's default;
+//     NewWriterLevel takes zstd's levels 1-22, which select the encoder's
+//     four speeds, see ParseLevel) with a 2 MiB window at every level (the
+//     window zstd -3 uses for large inputs, so that no level asks more
+//     memory of a device that unpacks the package) and a content checksum. The encoder runs with concurrent blocks enabled: it cuts the
 //     input into 8 MiB jobs (four windows), each seeded with the 256 KiB of
 //     input before it, and compresses them in parallel. That layout depends
 //     only on the window and level, not on the encoder's concurrency, but
@@ -153,15 +155,25 @@ func FormatForName(name string) (Format, error) {
 // reproducible (see the package documentation). Close flushes the stream but
 // does not close w.
 func NewWriter(w io.Writer, f Format) (io.WriteCloser, error) {
+	return NewWriterLevel(w, f, DefaultLevel)
+}
+
+// NewWriterLevel is NewWriter at a level of the format (see ParseLevel);
+// DefaultLevel gives NewWriter's output. The output is as reproducible at
+// every level.
+func NewWriterLevel(w io.Writer, f Format, level int) (io.WriteCloser, error) {
+	if err := CheckLevel(f, level); err != nil {
+		return nil, err
+	}
 	switch f {
 	case None:
 		return &nopWriteCloser{w: w}, nil
 	case Gzip:
-		return newGzipWriter(w), nil
+		return newGzipWriter(w, level), nil
 	case Xz:
 		return newXzWriter(w), nil
 	case Zstd:
-		return newZstdWriter(w)
+		return newZstdWriter(w, level)
 	}
 	return nil, fmt.Errorf("compress: new writer: %w %q", ErrUnknownFormat, string(f))
 }

@@ -14,7 +14,8 @@ import (
 )
 
 const (
-	// gzipLevel is the klauspost/compress/flate level used for gzip.
+	// gzipLevel is the klauspost/compress/flate level used for gzip by
+	// default.
 	gzipLevel = 7
 	// gzipChunkSize is the input size compressed by one worker.
 	gzipChunkSize = 1 << 20
@@ -38,10 +39,15 @@ type gzipWriter struct {
 	closed bool
 }
 
-func newGzipWriter(w io.Writer) *gzipWriter {
+// newGzipWriter deflates at level (1-9), or at gzipLevel for
+// DefaultLevel.
+func newGzipWriter(w io.Writer, level int) *gzipWriter {
+	if level == DefaultLevel {
+		level = gzipLevel
+	}
 	return &gzipWriter{
 		w: w,
-		p: newChunkPipeline(w, gzipChunkEncoder{}, gzipChunkSize, gzipDictSize),
+		p: newChunkPipeline(w, gzipChunkEncoder{level: level}, gzipChunkSize, gzipDictSize),
 	}
 }
 
@@ -96,7 +102,7 @@ func (z *gzipWriter) Close() error {
 // gzipChunkEncoder deflates one chunk, primed with the end of the previous
 // chunk. A chunk other than the last ends with a sync flush (an empty stored
 // block), which byte-aligns it, so the next chunk's blocks simply follow.
-type gzipChunkEncoder struct{}
+type gzipChunkEncoder struct{ level int }
 
 func (gzipChunkEncoder) newState() any { return new(bytes.Buffer) }
 
@@ -104,10 +110,10 @@ func (gzipChunkEncoder) newState() any { return new(bytes.Buffer) }
 // state that a new one does not have, and the output must not depend on
 // which worker compressed the previous chunk. Allocating it costs nothing
 // measurable next to compressing 1 MiB.
-func (gzipChunkEncoder) encode(state any, job *chunkJob) error {
+func (e gzipChunkEncoder) encode(state any, job *chunkJob) error {
 	buf := state.(*bytes.Buffer)
 	buf.Reset()
-	fw, err := flate.NewWriterDict(buf, gzipLevel, job.prev)
+	fw, err := flate.NewWriterDict(buf, e.level, job.prev)
 	if err != nil {
 		return fmt.Errorf("deflate: %w", err)
 	}

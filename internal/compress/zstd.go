@@ -28,15 +28,17 @@ type zstdWriter struct {
 	closed bool
 }
 
-func newZstdWriter(w io.Writer) (io.WriteCloser, error) {
-	return newZstdWriterConcurrency(w, zstdConcurrency)
+// newZstdWriter compresses at a zstd level (1-22), DefaultLevel being
+// zstd's default, 3.
+func newZstdWriter(w io.Writer, level int) (io.WriteCloser, error) {
+	return newZstdWriterConcurrency(w, level, zstdConcurrency)
 }
 
 // newZstdWriterConcurrency is newZstdWriter with another encoder
 // concurrency, for the test that the bytes do not depend on it (above 1).
-func newZstdWriterConcurrency(w io.Writer, concurrency int) (io.WriteCloser, error) {
+func newZstdWriterConcurrency(w io.Writer, level, concurrency int) (io.WriteCloser, error) {
 	enc, err := zstd.NewWriter(w,
-		zstd.WithEncoderLevel(zstd.SpeedDefault),
+		zstd.WithEncoderLevel(zstdEncoderLevel(level)),
 		zstd.WithWindowSize(zstdWindow),
 		zstd.WithEncoderConcurrency(concurrency),
 		zstd.WithConcurrentBlocks(true),

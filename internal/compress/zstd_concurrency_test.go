@@ -2,46 +2,57 @@ package compress
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
 )
 
 // TestZstdConcurrencyOnlyChangesSpeed compresses the same input with encoder
-// concurrencies from 2 to 8: the job layout (8 MiB jobs, each seeded with
-// 256 KiB of the input before it) depends on the window and level only, so
-// the bytes must be the same. The concurrency is nevertheless pinned
-// (zstdConcurrency), because at 1 the encoder switches to its serial
-// layout, and a default that follows GOMAXPROCS would reach 1 on a
-// one-core machine; this test is what allows choosing another fixed value.
+// concurrencies from 2 to 8, at each of the encoder's four speeds: the job
+// layout (8 MiB jobs, each seeded with 256 KiB of the input before it)
+// depends on the window and level only, so the bytes must be the same. The
+// concurrency is nevertheless pinned (zstdConcurrency), because at 1 the
+// encoder switches to its serial layout, and a default that follows
+// GOMAXPROCS would reach 1 on a one-core machine; this test is what allows
+// choosing another fixed value.
 func TestZstdConcurrencyOnlyChangesSpeed(t *testing.T) {
-	data := realisticInput(26<<20+4321, 5) // three full jobs and a partial one
-	run := func(concurrency int) []byte {
-		var buf bytes.Buffer
-		w, err := newZstdWriterConcurrency(&buf, concurrency)
-		if err != nil {
-			t.Fatal(err)
+	full := realisticInput(26<<20+4321, 5) // three full jobs and a partial one
+	for _, level := range []int{DefaultLevel, 1, 7, 11} {
+		data := full
+		if level != DefaultLevel {
+			data = data[:9<<20+4321] // one full job and a partial one
 		}
-		for p := data; len(p) > 0; {
-			n := min(len(p), 300<<10)
-			if _, err := w.Write(p[:n]); err != nil {
-				t.Fatal(err)
+		t.Run(fmt.Sprintf("level %d", level), func(t *testing.T) {
+			t.Parallel()
+			run := func(concurrency int) []byte {
+				var buf bytes.Buffer
+				w, err := newZstdWriterConcurrency(&buf, level, concurrency)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for p := data; len(p) > 0; {
+					n := min(len(p), 300<<10)
+					if _, err := w.Write(p[:n]); err != nil {
+						t.Fatal(err)
+					}
+					p = p[n:]
+				}
+				if err := w.Close(); err != nil {
+					t.Fatal(err)
+				}
+				return buf.Bytes()
 			}
-			p = p[n:]
-		}
-		if err := w.Close(); err != nil {
-			t.Fatal(err)
-		}
-		return buf.Bytes()
-	}
-	want := run(zstdConcurrency)
-	if got := decompress(t, Zstd, want); !bytes.Equal(got, data) {
-		t.Fatal("round trip failed")
-	}
-	for _, c := range []int{2, 3, 8} {
-		if got := run(c); !bytes.Equal(got, want) {
-			t.Errorf("concurrency %d: %d bytes, concurrency %d: %d bytes, not the same", c, len(got), zstdConcurrency, len(want))
-		}
-	}
-	if serial := run(1); bytes.Equal(serial, want) {
-		t.Log("concurrency 1 gives the same bytes as well: the pin is no longer needed")
+			want := run(zstdConcurrency)
+			if got := decompress(t, Zstd, want); !bytes.Equal(got, data) {
+				t.Fatal("round trip failed")
+			}
+			for _, c := range []int{2, 8} {
+				if got := run(c); !bytes.Equal(got, want) {
+					t.Errorf("concurrency %d: %d bytes, concurrency %d: %d bytes, not the same", c, len(got), zstdConcurrency, len(want))
+				}
+			}
+			if serial := run(1); bytes.Equal(serial, want) {
+				t.Log("concurrency 1 gives the same bytes as well: the pin is no longer needed")
+			}
+		})
 	}
 }
