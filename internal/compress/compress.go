@@ -43,13 +43,14 @@
 //     NewWriterLevel takes zstd's levels 1-22, which select the encoder's
 //     four speeds, see ParseLevel) with a 2 MiB window at every level (the
 //     window zstd -3 uses for large inputs, so that no level asks more
-//     memory of a device that unpacks the package) and a content checksum. The encoder runs with concurrent blocks enabled: it cuts the
-//     input into 8 MiB jobs (four windows), each seeded with the 256 KiB of
-//     input before it, and compresses them in parallel. That layout depends
-//     only on the window and level, not on the encoder's concurrency, but
-//     the encoder silently falls back to its serial layout, with different
-//     bytes, when the concurrency is 1, and the default concurrency is
-//     GOMAXPROCS. The concurrency is therefore pinned to 4.
+//     memory of a device that unpacks the package) and a content checksum.
+//     The encoder runs with concurrent blocks enabled: it cuts the input
+//     into 8 MiB jobs (four windows), each seeded with the 256 KiB of input
+//     before it, and compresses them in parallel. That layout depends only
+//     on the window and level, not on the encoder's concurrency, but the
+//     encoder silently falls back to its serial layout, with different
+//     bytes, when the concurrency is 1. The concurrency is therefore
+//     GOMAXPROCS, but never less than 2 (nor more than 8).
 //   - None: a pass-through writer.
 //
 // # Readers
