@@ -5,6 +5,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
 )
@@ -49,6 +50,10 @@ func writeHeapProfile(file string) {
 	if file == "" {
 		return
 	}
+	// The profile holds the allocations up to the last completed
+	// collection: without this one, those of the command's last phase
+	// would be missing.
+	runtime.GC()
 	f, err := os.Create(file)
 	if err == nil {
 		err = pprof.Lookup("heap").WriteTo(f, 0)
