@@ -627,6 +627,129 @@ func (x *Index) parseAll() {
 	x.lazy = false
 }
 
+// parseMentioning parses the unparsed pieces in which one of the fields
+// (relationship fields, lower-case names; a field name matches without
+// regard to case) names one of the packages in names. Every unparsed piece
+// is decompressed (on every core) and keeps its text, which a later search
+// or render reuses.
+func (x *Index) parseMentioning(fields []string, names []string) {
+	if !x.lazy || len(names) == 0 {
+		return
+	}
+	x.inflatePieces()
+	set := make(map[string]bool, len(names))
+	for _, n := range names {
+		set[n] = true
+	}
+	for _, p := range x.pieces {
+		if p.unparsed && p.raw != nil && fieldsName(p.raw, fields, set) {
+			x.parsePiece(p)
+		}
+	}
+}
+
+// inflatePieces decompresses the text of every unparsed piece that lacks
+// it, on every core.
+func (x *Index) inflatePieces() {
+	var todo []*piece
+	for _, p := range x.pieces {
+		if p.unparsed && p.raw == nil && p.plainLen > 0 {
+			todo = append(todo, p)
+		}
+	}
+	errs := make([]error, len(todo))
+	_ = parallel(len(todo), func(i int) error {
+		_, errs[i] = todo[i].text()
+		return nil
+	})
+	for i, p := range todo {
+		if errs[i] != nil {
+			x.addParsed(p, nil, errs[i])
+		}
+	}
+}
+
+// fieldsName says whether one of the relationship fields (lower case) of a
+// stanza in text names one of the packages in names, in any alternative:
+// "Depends: a (>= 1), b:any | c [amd64]" names a, b and c. Continuation
+// lines count as their field's.
+func fieldsName(text []byte, fields []string, names map[string]bool) bool {
+	in := false // the current line continues one of the fields
+	for len(text) > 0 {
+		line := text
+		if i := bytes.IndexByte(text, '\n'); i >= 0 {
+			line, text = text[:i], text[i+1:]
+		} else {
+			text = nil
+		}
+		if len(line) == 0 {
+			in = false
+			continue
+		}
+		if line[0] != ' ' && line[0] != '\t' {
+			in = false
+			c := line[0] | 0x20 // lower case
+			if c != fields[0][0] && !slices.ContainsFunc(fields[1:], func(f string) bool { return f[0] == c }) {
+				continue // most lines, cheaply
+			}
+			name, value, ok := bytes.Cut(line, []byte(":"))
+			if !ok || !slices.ContainsFunc(fields, func(f string) bool { return bytes.EqualFold(name, []byte(f)) }) {
+				continue
+			}
+			in, line = true, value
+		} else if !in {
+			continue
+		}
+		if relationNames(line, names) {
+			return true
+		}
+	}
+	return false
+}
+
+// relationNames says whether a relationship field's value (or a line of
+// it) names one of the packages in names.
+func relationNames(value []byte, names map[string]bool) bool {
+	for len(value) > 0 {
+		// An alternative starts after a ',' or '|': its name runs to the
+		// first space, '(', ':', '[', '<', ',' or '|'.
+		value = bytes.TrimLeft(value, " \t,|")
+		end := bytes.IndexAny(value, " \t(:[<,|")
+		if end < 0 {
+			end = len(value)
+		}
+		if end > 0 && names[string(value[:end])] {
+			return true
+		}
+		next := bytes.IndexAny(value, ",|")
+		if next < 0 {
+			return false
+		}
+		value = value[next:]
+	}
+	return false
+}
+
+// parseArchUntil parses the unparsed pieces that hold packages of an
+// architecture other than all (their headers say so), in file order, until
+// found holds for a stanza; the parsed stanzas are looked at first.
+func (x *Index) parseArchUntil(found func(*Stanza) bool) {
+	for _, s := range x.byKey {
+		if found(s) {
+			return
+		}
+	}
+	for _, p := range x.pieces {
+		if !p.unparsed || p.count >= 0 && p.count == p.allCount {
+			continue
+		}
+		x.parsePiece(p)
+		if slices.ContainsFunc(p.stanzas, found) {
+			return
+		}
+	}
+}
+
 // counts returns the number of stanzas of the index and of its
 // Architecture: all ones, from the pieces' headers where they are not
 // parsed.

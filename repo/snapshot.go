@@ -145,12 +145,8 @@ func (r *Repo) PickSnapshot(ctx context.Context, base string, picks []snapshot.P
 			return err
 		}
 		src.lookOnly = true
-		basePkgs, err := r.contents(ctx, b)
-		if err != nil {
-			return err
-		}
 		// PlanPicks takes from the source only builds of the picked
-		// names: only those are read.
+		// names, and looks at a small part of base: only those are read.
 		var names []string
 		for _, p := range picks {
 			names = append(names, p.Name)
@@ -159,7 +155,16 @@ func (r *Repo) PickSnapshot(ctx context.Context, base string, picks []snapshot.P
 		if err != nil {
 			return err
 		}
-		plan, err := snapshot.PlanPicks(basePkgs.list(), srcPkgs.list(), picks)
+		srcList := srcPkgs.list()
+		basePkgs, err := r.pickBase(ctx, b, names, srcList)
+		if err != nil {
+			return err
+		}
+		baseCount, err := r.suiteCount(ctx, b)
+		if err != nil {
+			return err
+		}
+		plan, err := snapshot.PlanPicks(basePkgs.list(), srcList, picks)
 		if err != nil {
 			return err
 		}
@@ -215,7 +220,7 @@ func (r *Repo) PickSnapshot(ctx context.Context, base string, picks []snapshot.P
 			picked = append(picked, p.String())
 		}
 		// plan.Remove holds packages of base, plan.Add packages it lacks.
-		count := len(basePkgs.stanza) - len(plan.Remove) + len(plan.Add)
+		count := baseCount - len(plan.Remove) + len(plan.Add)
 		info := &SnapshotInfo{Created: r.now().UTC(), Source: src.name, SourceGeneration: src.state.Generation,
 			Base: b.name, Picks: picked, Packages: count}
 		if err := r.writeSnapshot(ctx, cfg, name, b.release, files, info); err != nil {
@@ -377,6 +382,21 @@ func (c *suiteContents) list() []snapshot.Package {
 // package is in every architecture's index of its component and counts
 // once.
 func (r *Repo) packageCount(ctx context.Context, suite string, rel *Release) (int, error) {
+	return countPackages(rel, func(comp, arch string) (*Index, error) {
+		idx, err := r.readIndex(ctx, suite, rel, indexDir(comp, arch), false)
+		if err != nil {
+			return nil, fmt.Errorf("suite %s: index %s: %w", suite, indexDir(comp, arch), err)
+		}
+		return idx, nil
+	})
+}
+
+// suiteCount is packageCount for a loaded suite, through its indexes.
+func (r *Repo) suiteCount(ctx context.Context, s *suite) (int, error) {
+	return countPackages(s.release, func(comp, arch string) (*Index, error) { return r.index(ctx, s, comp, arch) })
+}
+
+func countPackages(rel *Release, index func(comp, arch string) (*Index, error)) (int, error) {
 	total := 0
 	allByComp := map[string]int{}
 	for file := range rel.Files {
@@ -384,9 +404,9 @@ func (r *Repo) packageCount(ctx context.Context, suite string, rel *Release) (in
 		if !ok || path.Base(file) != "Packages" {
 			continue
 		}
-		idx, err := r.readIndex(ctx, suite, rel, indexDir(comp, arch), false)
+		idx, err := index(comp, arch)
 		if err != nil {
-			return 0, fmt.Errorf("suite %s: index %s: %w", suite, indexDir(comp, arch), err)
+			return 0, err
 		}
 		n, all := idx.counts()
 		total += n - all
@@ -440,6 +460,109 @@ func (r *Repo) contentsOf(ctx context.Context, s *suite, names []string) (*suite
 		}
 	}
 	return c, nil
+}
+
+// pickBase reads of the snapshot base what snapshot.PlanPicks looks at
+// for picks of names whose source builds are source (see PlanPicks, "What
+// a plan reads of base"), parsing only the index pieces that hold it:
+//   - the builds of the picked names, found through the pieces' filters;
+//   - the packages whose Depends or Pre-Depends name a touched name (a
+//     picked name, or one that a picked or replaced build provides);
+//   - the packages called, or providing, a name that the relations of the
+//     picked builds and of those packages name;
+//   - in each architecture that has packages of its own, one of them that
+//     no pick replaces, so that the plan sees the same architectures.
+//
+// The texts are searched for the names as substrings of the fields' values,
+// and a piece with a match is parsed whole: what is read is a superset of
+// the above, which changes nothing in the plan. A pick of a package that
+// most of the suite depends on reads most of it.
+func (r *Repo) pickBase(ctx context.Context, b *suite, names []string, source []snapshot.Package) (*suiteContents, error) {
+	type suiteIndex struct {
+		comp, arch string
+		idx        *Index
+	}
+	var idxs []suiteIndex
+	for _, file := range slices.Sorted(maps.Keys(b.release.Files)) {
+		comp, arch, ok := splitIndexName(file)
+		if !ok || !strings.HasSuffix(file, "/Packages") {
+			continue
+		}
+		idx, err := r.index(ctx, b, comp, arch)
+		if err != nil {
+			return nil, err
+		}
+		idxs = append(idxs, suiteIndex{comp, arch, idx})
+	}
+	// parsed lists what the indexes have parsed so far.
+	parsed := func() (*suiteContents, error) {
+		c := &suiteContents{stanza: map[Key]*Stanza{}, component: map[Key]string{}}
+		for _, si := range idxs {
+			if si.idx.err != nil {
+				return nil, fmt.Errorf("suite %s: index %s: %w", b.name, indexDir(si.comp, si.arch), si.idx.err)
+			}
+			for k, st := range si.idx.byKey {
+				c.stanza[k], c.component[k] = st, si.comp
+			}
+		}
+		return c, nil
+	}
+
+	picked := map[string]bool{}
+	touched := map[string]bool{}
+	for _, n := range names {
+		picked[n], touched[n] = true, true
+	}
+	for _, si := range idxs {
+		for _, n := range names {
+			for _, st := range si.idx.byName(n) {
+				for _, t := range snapshot.RelationNames(relationFields(st).Provides) {
+					touched[t] = true
+				}
+			}
+		}
+	}
+	wanted := map[string]bool{} // the names the plan's dependency checks look up
+	for _, p := range source {
+		for _, t := range snapshot.RelationNames(p.Provides) {
+			touched[t] = true
+		}
+		for _, field := range []string{p.Depends, p.PreDepends} {
+			for _, n := range snapshot.RelationNames(field) {
+				wanted[n] = true
+			}
+		}
+	}
+	touchedNames := slices.Sorted(maps.Keys(touched))
+	for _, si := range idxs {
+		si.idx.parseMentioning([]string{"depends", "pre-depends"}, touchedNames)
+	}
+	c, err := parsed()
+	if err != nil {
+		return nil, err
+	}
+	for _, st := range c.stanza {
+		p := relationFields(st)
+		for _, field := range []string{p.Depends, p.PreDepends} {
+			if !slices.ContainsFunc(touchedNames, func(t string) bool { return strings.Contains(field, t) }) {
+				continue
+			}
+			for _, n := range snapshot.RelationNames(field) {
+				wanted[n] = true
+			}
+		}
+	}
+	wantedNames := slices.Sorted(maps.Keys(wanted))
+	for _, si := range idxs {
+		for _, n := range wantedNames {
+			si.idx.byName(n)
+		}
+		si.idx.parseMentioning([]string{"provides"}, wantedNames)
+		if n, all := si.idx.counts(); n > all && si.arch != "all" {
+			si.idx.parseArchUntil(func(st *Stanza) bool { return st.Architecture == si.arch && !picked[st.Package] })
+		}
+	}
+	return parsed()
 }
 
 // archesFor lists the index architectures a package of arch goes into.

@@ -97,7 +97,7 @@ func (ix *index) best(g group) (Package, bool) {
 			continue
 		}
 		var found *Package
-		for _, p := range ix.byName[r.Name] {
+		for _, p := range ix.named(r.Name) {
 			if r.Op != "" && !versionMatches(p.Version, r.Op, r.Version) {
 				continue
 			}

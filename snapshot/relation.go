@@ -118,27 +118,72 @@ type provider struct {
 // that architecture's packages and the "all" ones, by name and by the
 // names they provide.
 type index struct {
-	arch     string
-	byName   map[string][]Package
+	arch string
+	// sorted holds packages sorted by name, visible on arch or not, which
+	// are looked up by binary search: a suite sorted by Apply is indexed
+	// without a map entry per package.
+	sorted   []Package
+	byName   map[string][]Package // the other packages visible on arch
 	provided map[string][]provider
 }
 
 // newIndex indexes the packages of pkgs visible on arch ("" means only the
-// "all" packages, for suites without architecture-specific ones).
+// "all" packages, for suites without architecture-specific ones). pkgs
+// must not change while the index is in use.
 func newIndex(pkgs []Package, arch string) *index {
-	ix := &index{arch: arch, byName: make(map[string][]Package, len(pkgs)), provided: map[string][]provider{}}
+	ix := &index{arch: arch, byName: map[string][]Package{}, provided: map[string][]provider{}}
+	if slices.IsSortedFunc(pkgs, compareNames) {
+		ix.sorted = pkgs
+		for _, p := range pkgs {
+			if p.Provides != "" && ix.visible(p) {
+				ix.addProvides(p)
+			}
+		}
+		return ix
+	}
+	ix.byName = make(map[string][]Package, len(pkgs))
 	for _, p := range pkgs {
 		ix.add(p)
 	}
 	return ix
 }
 
+func compareNames(a, b Package) int { return strings.Compare(a.Name, b.Name) }
+
+// visible reports whether apt sees p on the index's architecture.
+func (ix *index) visible(p Package) bool { return p.Arch == "all" || p.Arch == ix.arch }
+
+// named returns the indexed packages called name, in the order they were
+// indexed.
+func (ix *index) named(name string) []Package {
+	var out []Package
+	if i, found := slices.BinarySearchFunc(ix.sorted, name, func(p Package, name string) int { return strings.Compare(p.Name, name) }); found {
+		for ; i < len(ix.sorted) && ix.sorted[i].Name == name; i++ {
+			if ix.visible(ix.sorted[i]) {
+				out = append(out, ix.sorted[i])
+			}
+		}
+	}
+	if more := ix.byName[name]; len(more) > 0 {
+		if out == nil {
+			return more
+		}
+		out = append(out, more...)
+	}
+	return out
+}
+
 // add indexes p when it is visible on the index's architecture.
 func (ix *index) add(p Package) {
-	if p.Arch != "all" && p.Arch != ix.arch {
+	if !ix.visible(p) {
 		return
 	}
 	ix.byName[p.Name] = append(ix.byName[p.Name], p)
+	ix.addProvides(p)
+}
+
+// addProvides indexes the names p provides.
+func (ix *index) addProvides(p Package) {
 	provides, _ := parseRelations(p.Provides) // a malformed Provides provides nothing
 	for _, g := range provides {
 		for _, r := range g.Alts {
@@ -164,7 +209,7 @@ func (ix *index) satisfies(g group) bool {
 			continue
 		}
 		applicable = true
-		for _, p := range ix.byName[r.Name] {
+		for _, p := range ix.named(r.Name) {
 			if r.Op == "" || versionMatches(p.Version, r.Op, r.Version) {
 				return true
 			}
@@ -189,7 +234,7 @@ func (ix *index) describe(g group) string {
 		}
 		seen = append(seen, r.Name)
 		found := false
-		if vs := versionsOf(ix.byName[r.Name]); len(vs) > 0 {
+		if vs := versionsOf(ix.named(r.Name)); len(vs) > 0 {
 			parts = append(parts, r.Name+" "+strings.Join(vs, ", "))
 			found = true
 		}
@@ -231,4 +276,23 @@ func versionsOf(pkgs []Package) []string {
 	}
 	slices.SortFunc(vs, debian.CompareVersions)
 	return vs
+}
+
+// RelationNames returns the package names a relationship field names, in
+// every alternative and whatever their architecture restrictions; nil for
+// an empty or malformed field (whose groups PlanPicks does not check). A
+// caller that reads only part of a suite uses it to know which packages a
+// plan will look up.
+func RelationNames(field string) []string {
+	groups, err := parseRelations(field)
+	if err != nil {
+		return nil
+	}
+	var names []string
+	for _, g := range groups {
+		for _, r := range g.Alts {
+			names = append(names, r.Name)
+		}
+	}
+	return names
 }
