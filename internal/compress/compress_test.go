@@ -23,8 +23,14 @@ var allFormats = []Format{None, Gzip, Xz, Zstd}
 // (cycled; nil means one call).
 func compress(t testing.TB, f Format, data []byte, sizes []int) []byte {
 	t.Helper()
+	return compressWith(t, func(w io.Writer) (io.WriteCloser, error) { return NewWriter(w, f) }, data, sizes)
+}
+
+// compressWith is compress with the writer that newWriter makes.
+func compressWith(t testing.TB, newWriter func(io.Writer) (io.WriteCloser, error), data []byte, sizes []int) []byte {
+	t.Helper()
 	var buf bytes.Buffer
-	w, err := NewWriter(&buf, f)
+	w, err := newWriter(&buf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,12 +40,12 @@ func compress(t testing.TB, f Format, data []byte, sizes []int) []byte {
 			n = min(n, sizes[i%len(sizes)])
 		}
 		if _, err := w.Write(p[:n]); err != nil {
-			t.Fatalf("%s: write: %v", f, err)
+			t.Fatalf("write: %v", err)
 		}
 		p = p[n:]
 	}
 	if err := w.Close(); err != nil {
-		t.Fatalf("%s: close: %v", f, err)
+		t.Fatalf("close: %v", err)
 	}
 	return buf.Bytes()
 }

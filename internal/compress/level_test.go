@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 )
@@ -69,22 +70,7 @@ func TestLevels(t *testing.T) {
 	data := realisticInput(3<<20+777, 9)
 	run := func(f Format, level int, sizes []int) []byte {
 		t.Helper()
-		var buf bytes.Buffer
-		w, err := NewWriterLevel(&buf, f, level)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i, p := 0, data; len(p) > 0; i++ {
-			n := min(len(p), sizes[i%len(sizes)])
-			if _, err := w.Write(p[:n]); err != nil {
-				t.Fatal(err)
-			}
-			p = p[n:]
-		}
-		if err := w.Close(); err != nil {
-			t.Fatal(err)
-		}
-		return buf.Bytes()
+		return compressWith(t, func(w io.Writer) (io.WriteCloser, error) { return NewWriterLevel(w, f, level) }, data, sizes)
 	}
 	for _, tc := range []struct {
 		f        Format

@@ -3,6 +3,7 @@ package compress
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"testing"
 )
 
@@ -23,22 +24,9 @@ func TestZstdConcurrencyOnlyChangesSpeed(t *testing.T) {
 		t.Run(fmt.Sprintf("level %d", level), func(t *testing.T) {
 			t.Parallel()
 			run := func(concurrency int) []byte {
-				var buf bytes.Buffer
-				w, err := newZstdWriterConcurrency(&buf, level, concurrency)
-				if err != nil {
-					t.Fatal(err)
-				}
-				for p := data; len(p) > 0; {
-					n := min(len(p), 300<<10)
-					if _, err := w.Write(p[:n]); err != nil {
-						t.Fatal(err)
-					}
-					p = p[n:]
-				}
-				if err := w.Close(); err != nil {
-					t.Fatal(err)
-				}
-				return buf.Bytes()
+				return compressWith(t, func(w io.Writer) (io.WriteCloser, error) {
+					return newZstdWriterConcurrency(w, level, concurrency)
+				}, data, []int{300 << 10})
 			}
 			want := run(2)
 			if got := decompress(t, Zstd, want); !bytes.Equal(got, data) {
