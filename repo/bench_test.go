@@ -19,55 +19,68 @@ import (
 // building of one. No pool file exists; nothing measured reads one.
 func benchRepo(b *testing.B, n int, compressions []string) (*Repo, string) {
 	b.Helper()
-	root := filepath.Join(b.TempDir(), "repo")
-	st, err := NewFS(root)
-	if err != nil {
-		b.Fatal(err)
-	}
-	r := New(st, WithSigner(testkit.Key(b)))
-	ctx := context.Background()
-	cfg := DefaultConfig()
-	cfg.IndexCompression = compressions
-	if err := writeJSON(ctx, st, configName, &cfg); err != nil {
-		b.Fatal(err)
-	}
-	s, err := r.loadSuite(ctx, cfg, "development")
-	if err != nil {
-		b.Fatal(err)
-	}
-	for i := 0; i < n; i++ {
+	controls := make([]debian.Paragraph, n)
+	for i := range controls {
 		arch := "amd64"
 		if i%10 == 0 {
 			arch = "all"
 		}
 		name := fmt.Sprintf("pkg%05d", i)
-		control := debian.Paragraph{
+		controls[i] = debian.Paragraph{
 			{Name: "Package", Value: name}, {Name: "Version", Value: "1.0." + fmt.Sprint(i%7)},
 			{Name: "Architecture", Value: arch}, {Name: "Maintainer", Value: "Fleet Team <fleet@example.com>"},
 			{Name: "Installed-Size", Value: "120"}, {Name: "Depends", Value: "libc6 (>= 2.36), pkg00001"},
 			{Name: "Section", Value: "utils"}, {Name: "Priority", Value: "optional"},
 			{Name: "Description", Value: "benchmark package " + name + "\nIt exists to make the index as large as a real one.\nA second line of description."},
 		}
-		pool := PoolPath("main", name, "1.0", arch)
+	}
+	cfg := DefaultConfig()
+	cfg.IndexCompression = compressions
+	r, root := indexedRepo(b, cfg, controls)
+	return r, root
+}
+
+// indexedRepo makes a repository with the configuration cfg whose
+// development suite holds the packages of controls (in component main),
+// by writing the indexes directly. No pool file exists.
+func indexedRepo(tb testing.TB, cfg Config, controls []debian.Paragraph) (*Repo, string) {
+	tb.Helper()
+	root := filepath.Join(tb.TempDir(), "repo")
+	st, err := NewFS(root)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	r := New(st, WithSigner(testkit.Key(tb)))
+	ctx := context.Background()
+	if err := writeJSON(ctx, st, configName, &cfg); err != nil {
+		tb.Fatal(err)
+	}
+	s, err := r.loadSuite(ctx, cfg, "development")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for i, control := range controls {
+		name, arch := control.Get("Package"), control.Get("Architecture")
+		pool := PoolPath("main", name, control.Get("Version"), arch)
 		st, err := NewStanza(control, pool, 4242, "0123456789abcdef0123456789abcdef", fmt.Sprintf("%064x", i))
 		if err != nil {
-			b.Fatal(err)
+			tb.Fatal(err)
 		}
 		for _, a := range archesFor(s.release, arch) {
 			idx, err := r.index(ctx, s, "main", a)
 			if err != nil {
-				b.Fatal(err)
+				tb.Fatal(err)
 			}
 			idx.Put(st)
 			s.changed[indexDir("main", a)] = true
 		}
 	}
-	files, err := renderIndexes(s, compressions)
+	files, err := renderIndexes(s, cfg.IndexCompression)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	if err := r.commit(ctx, cfg, s, files, 0, nil); err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	return r, root
 }

@@ -103,14 +103,9 @@ func parseStanza(text []byte) (*Stanza, error) {
 	// The five strings are copied out of the text in one allocation:
 	// an index of thousands of stanzas holds them all.
 	var vals [5][]byte // Package, Version, Architecture, Filename, SHA256
-	rest := text
-	for len(rest) > 0 {
-		line := rest
-		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
-			line, rest = rest[:i], rest[i+1:]
-		} else {
-			rest = nil
-		}
+	for rest := text; len(rest) > 0; {
+		var line []byte
+		line, rest = cutLine(rest)
 		name, value, ok := bytes.Cut(line, []byte(": "))
 		if !ok || len(line) == 0 || line[0] == ' ' {
 			continue
@@ -148,6 +143,15 @@ func parseStanza(text []byte) (*Stanza, error) {
 		return nil, fmt.Errorf("index stanza lacks Package, Version, Architecture, Filename or SHA256: %.80q", text)
 	}
 	return s, nil
+}
+
+// cutLine returns the first line of text, without its newline, and what
+// follows it.
+func cutLine(text []byte) (line, rest []byte) {
+	if i := bytes.IndexByte(text, '\n'); i >= 0 {
+		return text[:i], text[i+1:]
+	}
+	return text, nil
 }
 
 // Len returns the number of packages.

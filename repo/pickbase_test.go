@@ -4,14 +4,12 @@ import (
 	"context"
 	"fmt"
 	"math/rand"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/debflow/debflow/internal/debian"
-	"github.com/debflow/debflow/internal/testkit"
 	"github.com/debflow/debflow/snapshot"
 )
 
@@ -97,41 +95,8 @@ func relSuite(rnd *rand.Rand, n int) []debian.Paragraph {
 func pickBaseRepo(t *testing.T, controls []debian.Paragraph) func() (*Repo, *suite) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := NewFS(filepath.Join(t.TempDir(), "repo"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := New(st, WithSigner(testkit.Key(t)))
 	cfg := DefaultConfig()
-	if err := writeJSON(ctx, st, configName, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	dev, err := r.loadSuite(ctx, cfg, "development")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, control := range controls {
-		pkg, arch := control.Get("Package"), control.Get("Architecture")
-		stz, err := NewStanza(control, PoolPath("main", pkg, control.Get("Version"), arch), 100, strings.Repeat("0", 32), fmt.Sprintf("%064x", i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, a := range archesFor(dev.release, arch) {
-			idx, err := r.index(ctx, dev, "main", a)
-			if err != nil {
-				t.Fatal(err)
-			}
-			idx.Put(stz)
-			dev.changed[indexDir("main", a)] = true
-		}
-	}
-	files, err := renderIndexes(dev, cfg.IndexCompression)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.commit(ctx, cfg, dev, files, 0, nil); err != nil {
-		t.Fatal(err)
-	}
+	r, _ := indexedRepo(t, cfg, controls)
 	snap, err := r.CreateSnapshot(ctx, SnapshotOptions{Name: "1-base"})
 	if err != nil {
 		t.Fatal(err)

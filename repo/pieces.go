@@ -676,12 +676,8 @@ func (x *Index) inflatePieces() {
 func fieldsName(text []byte, fields []string, names map[string]bool) bool {
 	in := false // the current line continues one of the fields
 	for len(text) > 0 {
-		line := text
-		if i := bytes.IndexByte(text, '\n'); i >= 0 {
-			line, text = text[:i], text[i+1:]
-		} else {
-			text = nil
-		}
+		var line []byte
+		line, text = cutLine(text)
 		if len(line) == 0 {
 			in = false
 			continue

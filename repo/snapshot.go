@@ -594,12 +594,8 @@ func relationFields(st *Stanza) snapshot.Package {
 	p := snapshot.Package{Name: st.Package, Version: st.Version, Arch: st.Architecture}
 	var cur *string
 	for rest := st.Text; len(rest) > 0; {
-		line := rest
-		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
-			line, rest = rest[:i], rest[i+1:]
-		} else {
-			rest = nil
-		}
+		var line []byte
+		line, rest = cutLine(rest)
 		if len(line) == 0 {
 			continue
 		}
