@@ -473,7 +473,7 @@ func (r *Repo) contentsOf(ctx context.Context, s *suite, names []string) (*suite
 //   - in each architecture that has packages of its own, one of them that
 //     no pick replaces, so that the plan sees the same architectures.
 //
-// The texts are searched for the names as substrings of the fields' values,
+// The pieces' texts are searched for the names in the fields' relations,
 // and a piece with a match is parsed whole: what is read is a superset of
 // the above, which changes nothing in the plan. A pick of a package that
 // most of the suite depends on reads most of it.
