@@ -116,9 +116,9 @@ type Plan struct {
 // the following; the plan is the same (a repository reads only that much of
 // a large suite):
 //   - every build of a picked name;
-//   - every package whose Depends or Pre-Depends contains a touched name:
-//     a picked name, or a name that a build of a picked name, in base or
-//     in source, provides;
+//   - every package whose Depends or Pre-Depends names a touched name, in
+//     any alternative: a picked name, or a name that a build of a picked
+//     name, in base or in source, provides;
 //   - every package called, or providing, a name that the Depends or
 //     Pre-Depends of those packages, or of the picked builds, name
 //     (RelationNames);
