@@ -148,10 +148,8 @@ func parseStanza(text []byte) (*Stanza, error) {
 // cutLine returns the first line of text, without its newline, and what
 // follows it.
 func cutLine(text []byte) (line, rest []byte) {
-	if i := bytes.IndexByte(text, '\n'); i >= 0 {
-		return text[:i], text[i+1:]
-	}
-	return text, nil
+	line, rest, _ = bytes.Cut(text, newline)
+	return line, rest
 }
 
 // Len returns the number of packages.
