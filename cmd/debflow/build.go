@@ -71,8 +71,9 @@ very old ones; none writes plain tar members. A level may follow a colon,
 as in nfpm's deb.compression: gzip:1 to gzip:9 (default 7), zstd:1 to
 zstd:22 or zstd:fastest, default, better, best (default 3, as for zstd and
 dpkg-deb; the encoder has four speeds: levels 1-2, 3-5, 6-9 and 10-22 each
-give the same bytes). zstd:fastest builds about twice as fast as the
-default, in packages about 15% larger. xz has one setting.`,
+give the same bytes). zstd:fastest compresses about twice as fast as the
+default (a 200 MB build takes a fifth less time), in packages about 15%
+larger. xz has one setting.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runBuild(cmd, g, o, e)
