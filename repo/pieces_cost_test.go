@@ -23,10 +23,7 @@ import (
 func TestPiecesCostFollowsChange(t *testing.T) {
 	defer SetPieceTarget(2000)()
 	formats := []compress.Format{compress.Gzip, compress.Xz}
-	idx := NewIndex()
-	for i := range 200 {
-		idx.Put(benchStanza(t, i))
-	}
+	idx := benchIndex(t, 200)
 	ri, err := idx.render(formats)
 	if err != nil {
 		t.Fatal(err)
@@ -98,14 +95,20 @@ func benchStanza(t testing.TB, i int) *Stanza {
 	return st
 }
 
+// benchIndex is a new index of the first n benchStanzas.
+func benchIndex(t testing.TB, n int) *Index {
+	idx := NewIndex()
+	for i := range n {
+		idx.Put(benchStanza(t, i))
+	}
+	return idx
+}
+
 // TestPiecesLegacyIndex: an index that an earlier debflow published whole
 // (one gzip member, no piece metadata) is not taken for a pieced one; it
 // is read whole, and the next change writes it in pieces.
 func TestPiecesLegacyIndex(t *testing.T) {
-	idx := NewIndex()
-	for i := range 3 {
-		idx.Put(benchStanza(t, i))
-	}
+	idx := benchIndex(t, 3)
 	plain := idx.Bytes()
 	var gz bytes.Buffer
 	w, err := compress.NewWriter(&gz, compress.Gzip)
@@ -139,10 +142,7 @@ func TestPiecesLegacyIndex(t *testing.T) {
 // parsed once instead.
 func TestPiecesBatchLookups(t *testing.T) {
 	defer SetPieceTarget(2000)()
-	idx := NewIndex()
-	for i := range 100 {
-		idx.Put(benchStanza(t, i))
-	}
+	idx := benchIndex(t, 100)
 	loaded := reloaded(t, idx)
 	if loaded.Get(benchStanza(t, 7).Key()) == nil || !loaded.lazy {
 		t.Fatal("one lookup: want the stanza, and the index still lazy")
@@ -289,10 +289,7 @@ func version1Gzip(t *testing.T, n int) []byte {
 // lookup: any later decompression would fail).
 func TestPiecesBatchNames(t *testing.T) {
 	defer SetPieceTarget(2000)()
-	idx := NewIndex()
-	for i := range 300 {
-		idx.Put(benchStanza(t, i))
-	}
+	idx := benchIndex(t, 300)
 	loaded := reloaded(t, idx)
 	names := []string{"pkg00042", "pkg00250"}
 	for i := range 500 {
