@@ -16,8 +16,9 @@
 //     comment, MTIME 0, XFL 0, OS 255 ("unknown"). The deflate stream is built
 //     the way pigz builds it: the input is cut into 1 MiB chunks which are
 //     compressed in parallel with github.com/klauspost/compress/flate at
-//     level 7 (NewWriterLevel: 1-9); every chunk is primed with the last 32 KiB of the previous
-//     chunk as preset dictionary and ends with a sync flush, so the pieces
+//     level 7 (NewWriterLevel: 1-9); every chunk is primed with the last
+//     32 KiB of the previous chunk as preset dictionary and ends with a
+//     sync flush, so the pieces
 //     join into one ordinary deflate stream that loses almost nothing to the
 //     split (the output is 2-4% larger than gzip -9's, made ten times as
 //     fast on two cores). Any gzip reader (zlib, gzip(1), dpkg, apt, Go) accepts it, no

@@ -72,15 +72,6 @@ func ParseLevel(f Format, s string) (int, error) {
 // have.
 var ErrBadLevel = errors.New("compress: bad compression level")
 
-// FormatMethod writes a format and level back as ParseMethod reads them:
-// "zstd", "gzip:9".
-func FormatMethod(f Format, level int) string {
-	if level == DefaultLevel {
-		return string(f)
-	}
-	return string(f) + ":" + strconv.Itoa(level)
-}
-
 // zstdEncoderLevel is the encoder speed that serves a zstd level.
 func zstdEncoderLevel(level int) zstd.EncoderLevel {
 	if level == DefaultLevel {

@@ -31,9 +31,9 @@ func TestParseMethod(t *testing.T) {
 		if err != nil || f != tc.f || level != tc.level {
 			t.Errorf("ParseMethod(%q) = %q, %d, %v; want %q, %d", tc.in, f, level, err, tc.f, tc.level)
 		}
-		if err == nil && level != DefaultLevel {
-			if back, err := ParseLevel(f, strings.TrimPrefix(FormatMethod(f, level), string(f)+":")); err != nil || back != level {
-				t.Errorf("FormatMethod(%q, %d) = %q does not read back: %d, %v", f, level, FormatMethod(f, level), back, err)
+		if err == nil {
+			if err := CheckLevel(f, level); err != nil {
+				t.Errorf("CheckLevel refuses what ParseMethod(%q) gave: %v", tc.in, err)
 			}
 		}
 	}
