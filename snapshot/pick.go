@@ -276,11 +276,15 @@ func touchedNames(base []Package, choices []chosen, removed map[pkgKey]bool) map
 	for _, c := range choices {
 		note(c.pick.Name, c.pick)
 		for _, p := range c.pkgs {
-			providedNames(p, func(n string) { note(n, c.pick) })
+			for _, n := range RelationNames(p.Provides) {
+				note(n, c.pick)
+			}
 		}
 		for _, b := range base {
 			if b.Name == c.pick.Name && removed[b.key()] {
-				providedNames(b, func(n string) { note(n, c.pick) })
+				for _, n := range RelationNames(b.Provides) {
+					note(n, c.pick)
+				}
 			}
 		}
 	}
@@ -425,16 +429,6 @@ func (w *warner) checkReverse(q Package, touched map[string][]Pick) {
 					plural(len(blame), "pick", "picks"), strings.Join(names, ", "), archLabel(q, arch),
 					q.Name, q.Version, f.name, g.Text, now.describe(g)))
 			}
-		}
-	}
-}
-
-// providedNames calls fn for each name p provides.
-func providedNames(p Package, fn func(string)) {
-	groups, _ := parseRelations(p.Provides)
-	for _, g := range groups {
-		for _, r := range g.Alts {
-			fn(r.Name)
 		}
 	}
 }

@@ -132,18 +132,18 @@ type index struct {
 // must not change while the index is in use.
 func newIndex(pkgs []Package, arch string) *index {
 	ix := &index{arch: arch, byName: map[string][]Package{}, provided: map[string][]provider{}}
-	if slices.IsSortedFunc(pkgs, compareNames) {
-		ix.sorted = pkgs
+	if !slices.IsSortedFunc(pkgs, compareNames) {
+		ix.byName = make(map[string][]Package, len(pkgs))
 		for _, p := range pkgs {
-			if p.Provides != "" && ix.visible(p) {
-				ix.addProvides(p)
-			}
+			ix.add(p)
 		}
 		return ix
 	}
-	ix.byName = make(map[string][]Package, len(pkgs))
+	ix.sorted = pkgs
 	for _, p := range pkgs {
-		ix.add(p)
+		if p.Provides != "" && ix.visible(p) {
+			ix.addProvides(p)
+		}
 	}
 	return ix
 }
@@ -157,7 +157,7 @@ func (ix *index) visible(p Package) bool { return p.Arch == "all" || p.Arch == i
 // indexed.
 func (ix *index) named(name string) []Package {
 	var out []Package
-	if i, found := slices.BinarySearchFunc(ix.sorted, name, func(p Package, name string) int { return strings.Compare(p.Name, name) }); found {
+	if i, found := slices.BinarySearchFunc(ix.sorted, Package{Name: name}, compareNames); found {
 		for ; i < len(ix.sorted) && ix.sorted[i].Name == name; i++ {
 			if ix.visible(ix.sorted[i]) {
 				out = append(out, ix.sorted[i])
