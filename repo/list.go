@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strings"
 
 	"github.com/debflow/debflow/internal/debian"
 )
@@ -52,18 +51,15 @@ func (r *Repo) List(ctx context.Context, opts ListOptions) ([]ListedPackage, err
 	if opts.Snapshot != "" && s.state.Kind != KindSnapshot {
 		return nil, fmt.Errorf("%w: %s is a %s suite, not a snapshot (use --suite)", ErrNoSuite, name, s.state.Kind)
 	}
+	idxs, err := r.packageIndexes(ctx, s)
+	if err != nil {
+		return nil, err
+	}
 	seen := map[Key]bool{}
 	out := []ListedPackage{}
-	for file := range s.release.Files {
-		comp, arch, ok := splitIndexName(file)
-		if !ok || !strings.HasSuffix(file, "/Packages") {
-			continue
-		}
-		idx, err := r.index(ctx, s, comp, arch)
-		if err != nil {
-			return nil, err
-		}
-		for k := range idx.stanzaMap() {
+	for _, si := range idxs {
+		comp := si.comp
+		for k := range si.idx.stanzaMap() {
 			ck := Key{comp + "/" + k.Package, k.Version, k.Architecture}
 			if seen[ck] {
 				continue

@@ -427,16 +427,13 @@ func (r *Repo) contents(ctx context.Context, s *suite) (*suiteContents, error) {
 // (every package when names is nil). A name is looked up through the
 // index pieces' filters, so a few names cost a few pieces, not the suite.
 func (r *Repo) contentsOf(ctx context.Context, s *suite, names []string) (*suiteContents, error) {
+	idxs, err := r.packageIndexes(ctx, s)
+	if err != nil {
+		return nil, err
+	}
 	c := &suiteContents{stanza: map[Key]*Stanza{}, component: map[Key]string{}}
-	for file := range s.release.Files {
-		comp, arch, ok := splitIndexName(file)
-		if !ok || !strings.HasSuffix(file, "/Packages") {
-			continue
-		}
-		idx, err := r.index(ctx, s, comp, arch)
-		if err != nil {
-			return nil, err
-		}
+	for _, si := range idxs {
+		comp, arch, idx := si.comp, si.arch, si.idx
 		add := func(st *Stanza) {
 			c.stanza[st.Key()] = st
 			c.component[st.Key()] = comp
@@ -462,6 +459,30 @@ func (r *Repo) contentsOf(ctx context.Context, s *suite, names []string) (*suite
 	return c, nil
 }
 
+// suiteIndex is one Packages index of a suite.
+type suiteIndex struct {
+	comp, arch string
+	idx        *Index
+}
+
+// packageIndexes loads the Packages indexes a suite's Release lists, in
+// the order of their names.
+func (r *Repo) packageIndexes(ctx context.Context, s *suite) ([]suiteIndex, error) {
+	var idxs []suiteIndex
+	for _, file := range slices.Sorted(maps.Keys(s.release.Files)) {
+		comp, arch, ok := splitIndexName(file)
+		if !ok || !strings.HasSuffix(file, "/Packages") {
+			continue
+		}
+		idx, err := r.index(ctx, s, comp, arch)
+		if err != nil {
+			return nil, err
+		}
+		idxs = append(idxs, suiteIndex{comp, arch, idx})
+	}
+	return idxs, nil
+}
+
 // pickBase reads of the snapshot base what snapshot.PlanPicks looks at
 // for picks of names whose source builds are source (see PlanPicks, "What
 // a plan reads of base"), parsing only the index pieces that hold it:
@@ -478,21 +499,9 @@ func (r *Repo) contentsOf(ctx context.Context, s *suite, names []string) (*suite
 // the above, which changes nothing in the plan. A pick of a package that
 // most of the suite depends on reads most of it.
 func (r *Repo) pickBase(ctx context.Context, b *suite, names []string, source []snapshot.Package) (*suiteContents, error) {
-	type suiteIndex struct {
-		comp, arch string
-		idx        *Index
-	}
-	var idxs []suiteIndex
-	for _, file := range slices.Sorted(maps.Keys(b.release.Files)) {
-		comp, arch, ok := splitIndexName(file)
-		if !ok || !strings.HasSuffix(file, "/Packages") {
-			continue
-		}
-		idx, err := r.index(ctx, b, comp, arch)
-		if err != nil {
-			return nil, err
-		}
-		idxs = append(idxs, suiteIndex{comp, arch, idx})
+	idxs, err := r.packageIndexes(ctx, b)
+	if err != nil {
+		return nil, err
 	}
 	// parsed lists what the indexes have parsed so far.
 	parsed := func() (*suiteContents, error) {
